@@ -1,0 +1,48 @@
+// Typed runtime refusals. Argument errors stay TypeError/RangeError; everything the
+// library refuses at run time is a RingleaderError with a stable `code` to switch on.
+
+/** Base class of every runtime refusal ringleader makes. `code` is stable across versions. */
+export class RingleaderError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Admission refused: the queue is at `maxQueued` and the policy is `reject`. */
+export class QueueFullError extends RingleaderError {
+  constructor(message = 'queue is full') {
+    super('ERR_QUEUE_FULL', message);
+  }
+}
+
+/** Submitted after `close()`, or still queued when `close({ drain: false })` ran. */
+export class ClosedError extends RingleaderError {
+  constructor(message = 'closed') {
+    super('ERR_CLOSED', message);
+  }
+}
+
+/** An attempt or an acquire ran past its `timeout`. */
+export class TimeoutError extends RingleaderError {
+  constructor(message = 'timed out') {
+    super('ERR_TIMEOUT', message);
+  }
+}
+
+/** A circuit breaker refused the call. */
+export class CircuitOpenError extends RingleaderError {
+  constructor(message = 'circuit is open') {
+    super('ERR_CIRCUIT_OPEN', message);
+  }
+}
+
+/** Evicted from a full queue by the `drop-oldest` policy. */
+export class DroppedError extends RingleaderError {
+  constructor(message = 'dropped from a full queue') {
+    super('ERR_DROPPED', message);
+  }
+}
