@@ -2,7 +2,7 @@
 // with priorities, per-key lanes, weights, cancellation and timeouts. Tasks that use none
 // of those take a fast path: one plain node in one linked FIFO, no timers, no listeners.
 
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { ClosedError, DroppedError, QueueFullError, TimeoutError } from '../errors.js';
 import { captureContext, type Runner } from './context.js';
 import { List } from './list.js';
@@ -259,6 +259,8 @@ export class Scheduler extends EventEmitter {
     if (outer?.aborted) throw abortReason(outer);
 
     const own = new AbortController();
+    // Every outstanding task of this call listens on it; that is by design, not a leak.
+    setMaxListeners(0, own.signal);
     const onOuterAbort = (): void => own.abort(abortReason(outer!));
     outer?.addEventListener('abort', onOuterAbort, { once: true });
     const taskOptions: RunOptions = { ...runOptions, signal: own.signal };
@@ -299,7 +301,7 @@ export class Scheduler extends EventEmitter {
         results.push(undefined as O);
         outstanding++;
         const i = index;
-        this.submit((ctx) => fn(value, ctx), taskOptions, true).then(
+        this.submit(settle ? (ctx) => fn(value, ctx) : failFast(fn, value, fail), taskOptions, true).then(
           (v) => {
             results[i] = settle ? { status: 'fulfilled', value: v as O } : (v as O);
             outstanding--;
@@ -421,6 +423,7 @@ export class Scheduler extends EventEmitter {
       const runner = captureContext();
       if (runner !== undefined) node.x = makeExt(undefined, 0, 1, undefined, Infinity, runner);
       this.enqueue(node, waitForRoom);
+      if (this.active < this.limit) this.drain();
       return promise;
     }
     let x: Ext;
@@ -433,16 +436,19 @@ export class Scheduler extends EventEmitter {
     if (this.state !== 'open') return this.refuseClosed();
     const promise = new Promise(capture);
     const node: Node = { next: undefined, prev: undefined, fn, resolve: captured, x };
+    if (x.signal !== undefined) {
+      x.onAbort = () => this.onAbort(node);
+      x.signal.addEventListener('abort', x.onAbort, { once: true });
+    }
     if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.fits(x)) {
       this.start(node, this.need(x.weight));
       return promise;
     }
     x.runner = captureContext();
-    if (x.signal !== undefined) {
-      x.onAbort = () => this.onAbort(node);
-      x.signal.addEventListener('abort', x.onAbort, { once: true });
-    }
     this.enqueue(node, waitForRoom);
+    // Tasks parked behind a busy key leave `queued` non-zero with free slots: this one
+    // may still be able to start.
+    if (this.active < this.limit) this.drain();
     return promise;
   }
 
@@ -474,7 +480,8 @@ export class Scheduler extends EventEmitter {
         return;
       }
       if (policy === 'wait') {
-        if (this.waitingRoom.size >= Math.max(this.maxQueued, 1)) {
+        // map() bounds its own callers by its window; other callers by maxQueued.
+        if (!waitForRoom && this.waitingRoom.size >= Math.max(this.maxQueued, 1)) {
           this.refuse(node, new QueueFullError(`queue is full and ${this.waitingRoom.size} callers already wait for room`));
           return;
         }
@@ -833,6 +840,20 @@ function makeExt(key: string | undefined, priority: number, weight: number, sign
   return {
     key, priority, weight, taken: 0, signal, onAbort: undefined, timeout, timer: undefined, runner,
     where: Where.None, ctx: undefined, settled: false,
+  };
+}
+
+// Records the failure before the task's promise settles, so the scheduler cancels the
+// map's other tasks before it would start the next one.
+function failFast<I, O>(fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>, item: I,
+  fail: (reason: unknown) => void): Task<O> {
+  return async (ctx) => {
+    try {
+      return await fn(item, ctx);
+    } catch (err) {
+      fail(err);
+      throw err;
+    }
   };
 }
 
