@@ -31,7 +31,7 @@ export interface RetryOptions {
   shouldRetry?: (err: unknown, attempt: number) => boolean;
   /** Aborting rejects with `signal.reason` at once, during an attempt or a backoff. */
   signal?: AbortSignal;
-  /** Shared cap on retries across calls; when spent, the last error is returned. */
+  /** Shared cap on retries across calls; once spent, retry rejects with the last error. */
   budget?: RetryBudget;
 }
 
@@ -110,7 +110,7 @@ export async function retry<T>(fn: (ctx: RetryContext) => T | Promise<T>, option
     if (signal.aborted) throw abortReason(signal);
     opts.budget?.recordAttempt();
     try {
-      return await fn({ attempt, signal });
+      return await untilAborted(fn, { attempt, signal });
     } catch (err) {
       if (signal.aborted) throw abortReason(signal);
       if (attempt > opts.retries || !opts.shouldRetry(err, attempt)) throw err;
@@ -118,6 +118,22 @@ export async function retry<T>(fn: (ctx: RetryContext) => T | Promise<T>, option
       await sleep(backoffDelay(attempt, opts, err), signal);
     }
   }
+}
+
+// Settles with the attempt, or with the abort reason the moment the signal aborts: a
+// caller who gave up is answered at once even if fn ignores its signal. A late outcome
+// of the abandoned attempt lands on an already-settled promise and is dropped.
+function untilAborted<T>(fn: (ctx: RetryContext) => T | Promise<T>, ctx: RetryContext): Promise<T> {
+  const { signal } = ctx;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => signal.removeEventListener('abort', onAbort);
+    new Promise<T>((run) => run(fn(ctx))).then(
+      (value) => { settle(); resolve(value); },
+      (err: unknown) => { settle(); reject(err); },
+    );
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

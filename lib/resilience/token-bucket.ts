@@ -20,8 +20,9 @@ export interface TakeOptions {
   signal?: AbortSignal;
 }
 
-// Refill arithmetic is floating point; a shortfall below this is rounding, not a wait.
-const EPSILON = 1e-9;
+// Refill arithmetic is floating point; a shortfall below this share of `burst` is
+// rounding, not a wait.
+const EPSILON = 1e-12;
 
 export class TokenBucket {
   readonly rate: number;
@@ -97,7 +98,7 @@ export class TokenBucket {
     this.refill(now);
     const paused = Math.max(0, this.pausedUntil - now);
     const short = n - this.level;
-    return short <= EPSILON ? paused : paused + short / this.perMs;
+    return short <= EPSILON * this.burst ? paused : paused + short / this.perMs;
   }
 
   /**

@@ -77,7 +77,7 @@ export class WaitQueue<R> {
         this.timer = setTimeout(() => {
           this.timer = undefined;
           this.drain();
-        }, Math.min(Math.ceil(ms) + 1, MAX_TIMER_MS));
+        }, Math.min(Math.ceil(ms), MAX_TIMER_MS));
         return;
       }
       this.unlink(w);

@@ -205,6 +205,24 @@ describe('retry', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('rejects at once when the signal aborts during an attempt that ignores it', async () => {
+    const controller = new AbortController();
+    const result = retry(() => new Promise<never>(() => {}), { signal: controller.signal });
+    controller.abort('caller gave up');
+    await expect(result).rejects.toBe('caller gave up');
+  });
+
+  it('calls fn synchronously and turns a synchronous throw into a retried failure', async () => {
+    const fn = vi.fn(({ attempt }: { attempt: number }) => {
+      if (attempt === 1) throw transient();
+      return 'ok';
+    });
+    const result = retry(fn, { jitter: 'none' });
+    expect(fn).toHaveBeenCalledTimes(1);
+    await vi.runAllTimersAsync();
+    await expect(result).resolves.toBe('ok');
+  });
+
   it('rejects an already-aborted signal without calling fn', async () => {
     const fn = vi.fn(async () => 1);
     const reason = new Error('already');
