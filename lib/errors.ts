@@ -35,8 +35,12 @@ export class TimeoutError extends RingleaderError {
 
 /** A circuit breaker refused the call. */
 export class CircuitOpenError extends RingleaderError {
-  constructor(message = 'circuit is open') {
+  /** Milliseconds until the breaker lets a probe through; absent while a probe runs. */
+  retryAfterMs?: number;
+
+  constructor(message = 'circuit is open', retryAfterMs?: number) {
     super('ERR_CIRCUIT_OPEN', message);
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -11,3 +11,12 @@ export type {
 } from './scheduler/scheduler.js';
 export { limit } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
+export {
+  retry, backoffDelay, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs,
+  TokenBucket, RateLimiter, CircuitBreaker,
+} from './resilience/index.js';
+export type {
+  RetryOptions, NormalizedRetryOptions, BackoffOptions, RetryContext, Jitter, RetryBudgetOptions, FailureClass,
+  TokenBucketOptions, TakeOptions, RateOptions, RateLimiterOptions, BreakerOptions, BreakerState, BreakerEvents,
+  BreakerOpenError,
+} from './resilience/index.js';

@@ -28,7 +28,8 @@ export interface BreakerOptions {
 }
 
 /** CircuitOpenError plus how long until a probe is allowed (absent while a probe runs). */
-export type BreakerOpenError = CircuitOpenError & { retryAfterMs?: number };
+/** Kept for callers that named the refusal type; CircuitOpenError carries `retryAfterMs` itself. */
+export type BreakerOpenError = CircuitOpenError;
 
 export interface BreakerEvents {
   stateChange: [state: BreakerState, previous: BreakerState];
@@ -150,10 +151,9 @@ export class CircuitBreaker extends EventEmitter<BreakerEvents> {
   }
 
   private refusal(retryAfterMs: number | undefined): BreakerOpenError {
-    const err: BreakerOpenError = new CircuitOpenError(
+    return new CircuitOpenError(
       retryAfterMs === undefined ? 'circuit is half-open and its probe is running' : `circuit is open; next probe in ${Math.ceil(retryAfterMs)} ms`,
+      retryAfterMs,
     );
-    if (retryAfterMs !== undefined) err.retryAfterMs = retryAfterMs;
-    return err;
   }
 }

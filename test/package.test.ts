@@ -1,0 +1,53 @@
+// The package as a user loads it: from dist/, by its name, through import and require.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function node(args: string[]): { stdout: string } {
+  const stdout = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { stdout };
+}
+
+describe('package entry points', () => {
+  it('import { Scheduler } from "ringleader" works and runs a task', () => {
+    const { stdout } = node(['--input-type=module', '-e',
+      "import { Scheduler } from 'ringleader'; const s = new Scheduler({ concurrency: 1 }); console.log(await s.run(() => 'ran'));"]);
+    expect(stdout.trim()).toBe('ran');
+  });
+
+  it('require("ringleader") works and shares the same error classes', () => {
+    const { stdout } = node(['-e', [
+      "const r = require('ringleader');",
+      'const s = new r.Scheduler({ concurrency: 1, maxQueued: 0 });',
+      "s.run(() => new Promise(() => {})); s.run(() => 1).catch((e) => { console.log(e instanceof r.QueueFullError, e.code); process.exit(0); });",
+    ].join('\n')]);
+    expect(stdout.trim()).toBe('true ERR_QUEUE_FULL');
+  });
+
+  it('exports every public name of the contract', async () => {
+    const mod = await import('ringleader');
+    for (const name of ['Scheduler', 'Semaphore', 'limit', 'RingleaderError', 'QueueFullError', 'ClosedError',
+      'TimeoutError', 'CircuitOpenError', 'DroppedError', 'retry', 'TokenBucket', 'CircuitBreaker']) {
+      expect(mod, name).toHaveProperty(name);
+    }
+  });
+
+  it('the ringleader command prints usage and exits 2 on a bad flag', () => {
+    const { stdout } = node(['dist/cli/main.js', '--help']);
+    expect(stdout).toContain('usage: ringleader');
+    let status = 0;
+    try {
+      node(['dist/cli/main.js', 'demo', '--agents', 'many']);
+    } catch (err) {
+      status = (err as { status: number }).status;
+    }
+    expect(status).toBe(2);
+  });
+
+  it('the demo runs the scheduler and reports zero refusals for ringleader', () => {
+    const { stdout } = node(['dist/cli/main.js', 'demo', '--agents', '20', '--fanout', '3', '--concurrency', '4']);
+    expect(stdout).toMatch(/ringleader finished 20\/20 agents with 0 refusals/);
+  });
+});
