@@ -29,6 +29,16 @@ export class List<T extends Linked> {
     this.size++;
   }
 
+  /** Caller guarantees `ref` is in this list and `node` is in none. */
+  insertAfter(ref: T, node: T): void {
+    node.prev = ref;
+    node.next = ref.next;
+    if (ref.next === undefined) this.tail = node;
+    else ref.next.prev = node;
+    ref.next = node;
+    this.size++;
+  }
+
   shift(): T | undefined {
     const node = this.head;
     if (node === undefined) return undefined;

@@ -1,14 +1,28 @@
 // Admission control for async tasks: a bounded queue in front of a concurrency limit,
-// with priorities, per-key lanes, weights, cancellation and timeouts. Tasks that use none
-// of those take a fast path: one plain node in one linked FIFO, no timers, no listeners.
+// with priorities, per-key lanes, weights, cancellation, timeouts, retries, rate windows
+// and circuit breakers. Tasks that use none of those take a fast path: one plain node in
+// one linked FIFO, no timers, no listeners.
 
-import { EventEmitter, setMaxListeners } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { ClosedError, DroppedError, QueueFullError, TimeoutError } from '../errors.js';
+import { CircuitBreaker, type BreakerOptions } from '../resilience/circuit-breaker.js';
+import { classify } from '../resilience/classify.js';
+import { RateLimiter, type RateOptions } from '../resilience/rate-limiter.js';
+import { backoffDelay, normalizeRetryOptions, type NormalizedRetryOptions, type RetryOptions } from '../resilience/retry.js';
+import { retryAfterMs } from '../resilience/retry-after.js';
+import { RetryBudget, type RetryBudgetOptions } from '../resilience/retry-budget.js';
 import { captureContext, type Runner } from './context.js';
 import { List } from './list.js';
+import { mapItems } from './map.js';
 import { abortReason, checkDuration, checkInteger, checkOptionsObject, checkSignal, describe } from './validate.js';
 
 export type OnFull = 'reject' | 'wait' | 'drop-oldest';
+
+/** Retry policy of a Scheduler: RetryOptions, with the budget shared by all its tasks. */
+export interface SchedulerRetryOptions extends Omit<RetryOptions, 'signal' | 'budget'> {
+  /** Caps retries as a share of recent attempts (a RetryBudget, or its options). */
+  budget?: RetryBudget | RetryBudgetOptions;
+}
 
 export interface SchedulerOptions {
   /** Slots for running tasks (a task takes `weight` slots). Integer >= 1 or Infinity; settable later. */
@@ -21,6 +35,12 @@ export interface SchedulerOptions {
   perKey?: number;
   /** Default per-attempt timeout in ms for every task. Default none. */
   timeout?: number;
+  /** Retries failed attempts; the slot is released while a task waits out its backoff. Default none. */
+  retry?: SchedulerRetryOptions | false;
+  /** Rate windows every attempt must fit, e.g. requests/min and tokens/min together. */
+  rate?: RateOptions | RateOptions[];
+  /** A circuit breaker in front of the tasks; one per key when tasks have keys. */
+  breaker?: BreakerOptions;
 }
 
 export interface RunOptions {
@@ -30,17 +50,24 @@ export interface RunOptions {
   priority?: number;
   /** Aborting removes a queued task at once, or aborts `ctx.signal` of a running one. */
   signal?: AbortSignal;
-  /** Per-attempt timeout in ms, counted from the start of the task. */
+  /** Per-attempt timeout in ms, counted from the start of the attempt. */
   timeout?: number;
   /** Slots this task takes. Default 1. */
   weight?: number;
+  /** Estimated model tokens, charged to `cost: 'tokens'` rate windows; correct with `ctx.reportTokens`. */
+  tokens?: number;
+  /** Overrides the scheduler's retry policy for this task (`false`: no retries). */
+  retry?: SchedulerRetryOptions | false;
 }
 
 export interface TaskContext {
   /** Aborts when the task's signal aborts, its timeout fires, or the scheduler closes without draining. */
   readonly signal: AbortSignal;
+  /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
   readonly key: string | undefined;
+  /** Reports the tokens this attempt really used; the difference from the estimate is refunded or charged. */
+  reportTokens(actual: number): void;
 }
 
 export type Task<T> = (ctx: TaskContext) => T | PromiseLike<T>;
@@ -57,20 +84,24 @@ export interface SchedulerStats {
   running: number;
   /** `run()` calls waiting for room under `onFull: 'wait'` (not yet queued). */
   waiting: number;
+  /** Tasks sleeping out a retry backoff (they hold no slot). */
+  retrying: number;
   completed: number;
-  /** Started tasks that rejected: threw, timed out, or were aborted while running. */
+  /** Started tasks that rejected: threw, timed out, or were aborted while running or retrying. */
   failed: number;
   /** Refused at admission: queue full or scheduler closed. */
   rejected: number;
   dropped: number;
+  /** Retries scheduled (attempts after the first). */
   retried: number;
+  /** Attempts that ran past their timeout. */
   timedOut: number;
   /** Removed from the queue by their signal, `clear()` or `close({ drain: false })` before starting. */
   cancelled: number;
   concurrency: number;
 }
 
-const enum Where { None, Ready, Parked, Waiting }
+const enum Where { None, Ready, Parked, Waiting, Sleeping }
 
 // Only tasks that use a feature carry one of these; the fast path leaves `x` undefined.
 interface Ext {
@@ -86,6 +117,10 @@ interface Ext {
   where: Where;
   ctx: Context | undefined;
   settled: boolean;
+  tokens: number;
+  retry: NormalizedRetryOptions | undefined;
+  attempt: number;
+  attemptTimedOut: boolean;
 }
 
 interface Node {
@@ -105,8 +140,14 @@ class Level extends List<Node> {
 }
 
 interface Lane {
+  /** Tasks of this key that are ready to run or running. */
   active: number;
   parked: List<Node>;
+  sleeping: number;
+  pausedUntil: number;
+  pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  // Ready tasks moved back behind a pause keep their order ahead of the parked ones.
+  lastReparked: Node | undefined;
 }
 
 interface Waiter {
@@ -120,15 +161,15 @@ function capture(resolve: (value: unknown) => void): void {
 }
 
 class Context implements TaskContext {
-  attempt = 1;
-  readonly key: string | undefined;
   controller: AbortController | undefined = undefined;
   reason: unknown = undefined;
   aborted = false;
   done = false;
+  charged: number;
 
-  constructor(private readonly owner: Scheduler) {
-    this.key = undefined;
+  constructor(private readonly owner: Scheduler, readonly attempt: number, readonly key: string | undefined,
+    tokens: number) {
+    this.charged = tokens;
   }
 
   get signal(): AbortSignal {
@@ -142,6 +183,14 @@ class Context implements TaskContext {
     return this.controller.signal;
   }
 
+  reportTokens(actual: number): void {
+    if (typeof actual !== 'number' || !Number.isFinite(actual) || actual < 0) {
+      throw new RangeError(`reportTokens(actual): actual must be a finite number >= 0, got ${describe(actual)}`);
+    }
+    this.owner._correctTokens(actual - this.charged);
+    this.charged = actual;
+  }
+
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
@@ -150,20 +199,11 @@ class Context implements TaskContext {
   }
 }
 
-class KeyedContext extends Context {
-  override readonly key: string | undefined;
-
-  constructor(owner: Scheduler, key: string | undefined) {
-    super(owner);
-    this.key = key;
-  }
-}
-
-async function invoke(s: Scheduler, node: Node, ctx: Context): Promise<void> {
+async function invoke(s: Scheduler, node: Node, ctx: Context, breaker: CircuitBreaker | undefined): Promise<void> {
   let ok = true;
   let value: unknown;
   try {
-    value = await node.fn(ctx);
+    value = await (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx)));
   } catch (err) {
     ok = false;
     value = err;
@@ -172,6 +212,7 @@ async function invoke(s: Scheduler, node: Node, ctx: Context): Promise<void> {
 }
 
 const ON_FULL: readonly OnFull[] = ['reject', 'wait', 'drop-oldest'];
+const now = (): number => performance.now();
 
 export class Scheduler extends EventEmitter {
   private limit: number;
@@ -179,12 +220,25 @@ export class Scheduler extends EventEmitter {
   private readonly onFull: OnFull;
   private readonly perKey: number;
   private readonly defaultTimeout: number;
+  private readonly retryPolicy: NormalizedRetryOptions | undefined;
+  private readonly budget: RetryBudget | undefined;
+  private readonly limiter: RateLimiter | undefined;
+  private readonly breakerOptions: BreakerOptions | undefined;
+  private readonly breaker: CircuitBreaker | undefined;
+  private readonly keyBreakers = new Map<string, CircuitBreaker>();
+  // True when no option forces per-task bookkeeping: plain run() calls take the fast path.
+  private readonly plain: boolean;
+  // Failures classified 'wait' pause a lane only for schedulers that opted into resilience.
+  private readonly pausesOnWait: boolean;
 
   private active = 0; // slots taken (sum of weights)
   private runningCount = 0;
   private queued = 0;
   private paused = false;
   private draining = false;
+  private pausedUntil = 0;
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeAt = Infinity;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private killed: unknown = undefined;
   private closePromise: Promise<void> | undefined;
@@ -195,6 +249,7 @@ export class Scheduler extends EventEmitter {
   private readonly byPriority = new Map<number, Level>([[0, this.main]]);
   private readonly lanes = new Map<string, Lane>();
   private readonly waitingRoom = new List<Node>();
+  private readonly sleepers = new List<Node>();
   private readonly watched = new Set<Context>();
   private readyWaiters: Waiter[] = [];
   private idleWaiters: Array<() => void> = [];
@@ -203,6 +258,7 @@ export class Scheduler extends EventEmitter {
   private failed = 0;
   private rejected = 0;
   private dropped = 0;
+  private retried = 0;
   private timedOut = 0;
   private cancelled = 0;
 
@@ -220,6 +276,21 @@ export class Scheduler extends EventEmitter {
     this.onFull = onFull;
     this.perKey = checkInteger('perKey', options.perKey ?? Infinity, 1, true);
     this.defaultTimeout = options.timeout === undefined ? Infinity : checkDuration('timeout', options.timeout, 1);
+    const budget = options.retry ? options.retry.budget : undefined;
+    this.budget = budget === undefined || budget instanceof RetryBudget ? budget : new RetryBudget(budget);
+    this.retryPolicy = options.retry ? this.normalizeRetry(options.retry) : undefined;
+    if (options.retry !== undefined && options.retry !== false && typeof options.retry !== 'object') {
+      throw new TypeError(`retry must be an options object or false, got ${describe(options.retry)}`);
+    }
+    this.limiter = options.rate === undefined ? undefined : new RateLimiter(options.rate, { now });
+    if (options.breaker !== undefined) {
+      // Built once here so bad breaker options fail at construction, not at the first task.
+      this.breaker = new CircuitBreaker({ ...options.breaker, now });
+      this.breakerOptions = options.breaker;
+    }
+    this.plain = this.defaultTimeout === Infinity && this.retryPolicy === undefined && this.limiter === undefined &&
+      this.breaker === undefined;
+    this.pausesOnWait = this.retryPolicy !== undefined || this.limiter !== undefined;
   }
 
   get concurrency(): number {
@@ -249,90 +320,10 @@ export class Scheduler extends EventEmitter {
     options: MapOptions & { settle: true }): Promise<Array<Settled<O>>>;
   map<I, O>(items: Iterable<I> | AsyncIterable<I>, fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>,
     options?: MapOptions): Promise<O[]>;
-  async map<I, O>(items: Iterable<I> | AsyncIterable<I>, fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>,
+  map<I, O>(items: Iterable<I> | AsyncIterable<I>, fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>,
     options?: MapOptions): Promise<Array<O | Settled<O>>> {
-    if (typeof fn !== 'function') throw new TypeError(`map(items, fn): fn must be a function, got ${describe(fn)}`);
-    checkOptionsObject('options', options);
-    const iterator = openIterator(items);
-    const { settle = false, signal: outer, ...runOptions } = options ?? {};
-    checkSignal('signal', outer);
-    if (outer?.aborted) throw abortReason(outer);
-
-    const own = new AbortController();
-    // Every outstanding task of this call listens on it; that is by design, not a leak.
-    setMaxListeners(0, own.signal);
-    const onOuterAbort = (): void => own.abort(abortReason(outer!));
-    outer?.addEventListener('abort', onOuterAbort, { once: true });
-    const taskOptions: RunOptions = { ...runOptions, signal: own.signal };
     const window = Math.max(1, this.maxQueued + (Number.isFinite(this.limit) ? this.limit : 0));
-    const results: Array<O | Settled<O>> = [];
-    let outstanding = 0;
-    let failure: { reason: unknown } | undefined;
-    let wake: (() => void) | undefined;
-    const signalProgress = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const fail = (reason: unknown): void => {
-      if (failure === undefined) {
-        failure = { reason };
-        own.abort(reason);
-      }
-      signalProgress();
-    };
-    own.signal.addEventListener('abort', () => fail(own.signal.reason), { once: true });
-
-    let exhausted = false;
-    try {
-      for (let index = 0; ; index++) {
-        while (outstanding >= window && failure === undefined) {
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
-        if (failure !== undefined) break;
-        let step = iterator.next();
-        if (iterator.async) step = await step;
-        const { done, value } = step as IteratorResult<I>;
-        if (done) {
-          exhausted = true;
-          break;
-        }
-        if (failure !== undefined) break;
-        results.push(undefined as O);
-        outstanding++;
-        const i = index;
-        this.submit(settle ? (ctx) => fn(value, ctx) : failFast(fn, value, fail), taskOptions, true).then(
-          (v) => {
-            results[i] = settle ? { status: 'fulfilled', value: v as O } : (v as O);
-            outstanding--;
-            signalProgress();
-          },
-          (reason: unknown) => {
-            outstanding--;
-            if (settle && failure === undefined) results[i] = { status: 'rejected', reason };
-            else fail(reason);
-            signalProgress();
-          },
-        );
-      }
-      while (outstanding > 0 && failure === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-      if (failure !== undefined) throw failure.reason;
-      return results;
-    } finally {
-      outer?.removeEventListener('abort', onOuterAbort);
-      if (!exhausted) {
-        // Lets a generator run its `finally` blocks; errors from that cleanup are not ours.
-        try {
-          const r = iterator.return();
-          if (iterator.async) await r;
-        } catch {
-          /* the iterator's own cleanup failed; the map's outcome stands */
-        }
-      }
-      if (failure === undefined) own.abort(new ClosedError('map finished'));
-    }
+    return mapItems((task, opts) => this.submit(task, opts, true), window, items, fn, options);
   }
 
   /** Resolves when the queue has room for another task (producer backpressure). */
@@ -342,7 +333,7 @@ export class Scheduler extends EventEmitter {
     return new Promise<void>((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
-  /** Resolves when nothing is queued and nothing runs. */
+  /** Resolves when nothing is queued, running or waiting to retry. */
   onIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -358,16 +349,24 @@ export class Scheduler extends EventEmitter {
     this.drain();
   }
 
-  /** Rejects every queued (and waiting-for-room) task with ClosedError; running tasks go on. */
+  /** Holds back every task until `ms` from now (what a 429 with Retry-After does to the lane). */
+  pauseFor(ms: number, key?: string): void {
+    checkDuration('ms', ms, 0);
+    if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
+    this.pauseLane(key, ms);
+  }
+
+  /** Rejects every queued, waiting-for-room and retrying task with ClosedError; running tasks go on. */
   clear(): void {
     this.rejectQueued(() => new ClosedError('queue cleared'));
     this.afterRemoval();
   }
 
   /**
-   * Stops admission. With `drain` (default) queued and running work finishes first; without,
-   * queued tasks reject with ClosedError and running tasks see `ctx.signal` abort. Resolves
-   * once nothing runs. Tasks waiting for room (onFull 'wait') are refused in both modes.
+   * Stops admission. With `drain` (default) queued, retrying and running work finishes first;
+   * without, queued and retrying tasks reject with ClosedError and running tasks see
+   * `ctx.signal` abort. Resolves once nothing runs. Tasks waiting for room (onFull 'wait')
+   * are refused in both modes.
    */
   close(options?: { drain?: boolean }): Promise<void> {
     checkOptionsObject('options', options);
@@ -395,11 +394,12 @@ export class Scheduler extends EventEmitter {
       queued: this.queued,
       running: this.runningCount,
       waiting: this.waitingRoom.size,
+      retrying: this.sleepers.size,
       completed: this.completed,
       failed: this.failed,
       rejected: this.rejected,
       dropped: this.dropped,
-      retried: 0,
+      retried: this.retried,
       timedOut: this.timedOut,
       cancelled: this.cancelled,
       concurrency: this.limit,
@@ -412,16 +412,17 @@ export class Scheduler extends EventEmitter {
     if (typeof fn !== 'function') {
       return Promise.reject(new TypeError(`run(task): task must be a function, got ${describe(fn)}`));
     }
-    if (options === undefined && this.defaultTimeout === Infinity) {
+    if (options === undefined && this.plain) {
       if (this.state !== 'open') return this.refuseClosed();
       const promise = new Promise(capture);
       const node: Node = { next: undefined, prev: undefined, fn, resolve: captured, x: undefined };
-      if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.active < this.limit) {
+      if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.active < this.limit &&
+          this.pausedUntil === 0) {
         this.start(node, 1);
         return promise;
       }
       const runner = captureContext();
-      if (runner !== undefined) node.x = makeExt(undefined, 0, 1, undefined, Infinity, runner);
+      if (runner !== undefined) node.x = this.makeExt(undefined, 0, 1, undefined, Infinity, 0, undefined, runner);
       this.enqueue(node, waitForRoom);
       if (this.active < this.limit) this.drain();
       return promise;
@@ -440,7 +441,7 @@ export class Scheduler extends EventEmitter {
       x.onAbort = () => this.onAbort(node);
       x.signal.addEventListener('abort', x.onAbort, { once: true });
     }
-    if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.fits(x)) {
+    if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.fits(x) && this.mayStartNow(x)) {
       this.start(node, this.need(x.weight));
       return promise;
     }
@@ -464,7 +465,33 @@ export class Scheduler extends EventEmitter {
     if (weight > this.limit) throw new RangeError(`weight ${weight} exceeds concurrency ${this.limit}`);
     const signal = checkSignal('signal', options?.signal);
     const timeout = options?.timeout === undefined ? this.defaultTimeout : checkDuration('timeout', options.timeout, 1);
-    return makeExt(key, priority, weight, signal, timeout, undefined);
+    const tokens = options?.tokens ?? 0;
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
+      throw new RangeError(`tokens must be a finite number >= 0, got ${describe(tokens)}`);
+    }
+    // A charge larger than a window's capacity could never be taken: refuse it now.
+    this.limiter?.timeUntil(tokens);
+    const own = options?.retry;
+    const retry = own === undefined ? this.retryPolicy : own === false ? undefined : this.normalizeRetry(own);
+    return this.makeExt(key, priority, weight, signal, timeout, tokens, retry, undefined);
+  }
+
+  private normalizeRetry(options: SchedulerRetryOptions): NormalizedRetryOptions {
+    checkOptionsObject('retry', options);
+    if ((options as RetryOptions).signal !== undefined) {
+      throw new TypeError('retry.signal is not used by a Scheduler: pass the task\'s signal in run() options');
+    }
+    const { budget, ...rest } = options;
+    const own = budget === undefined ? this.budget : budget instanceof RetryBudget ? budget : new RetryBudget(budget);
+    return normalizeRetryOptions({ ...rest, budget: own });
+  }
+
+  private makeExt(key: string | undefined, priority: number, weight: number, signal: AbortSignal | undefined,
+    timeout: number, tokens: number, retry: NormalizedRetryOptions | undefined, runner: Runner | undefined): Ext {
+    return {
+      key, priority, weight, taken: 0, signal, onAbort: undefined, timeout, timer: undefined, runner,
+      where: Where.None, ctx: undefined, settled: false, tokens, retry, attempt: 0, attemptTimedOut: false,
+    };
   }
 
   private refuseClosed(): Promise<never> {
@@ -519,15 +546,13 @@ export class Scheduler extends EventEmitter {
       this.main.push(node);
       return;
     }
-    if (x.key !== undefined && this.perKey !== Infinity) {
-      let lane = this.lanes.get(x.key);
-      if (lane === undefined) {
-        lane = { active: 0, parked: new List<Node>() };
-        this.lanes.set(x.key, lane);
-      }
-      if (lane.active >= this.perKey) {
+    if (x.key !== undefined) {
+      const lane = this.laneFor(x.key);
+      if (lane.active >= this.perKey || lane.pausedUntil !== 0) {
         x.where = Where.Parked;
         lane.parked.push(node);
+        // Work waits on this pause again: its timer must keep the process alive.
+        lane.pauseTimer?.ref();
         return;
       }
       lane.active++;
@@ -544,9 +569,15 @@ export class Scheduler extends EventEmitter {
 
   private fits(x: Ext): boolean {
     if (this.active + this.need(x.weight) > this.limit) return false;
-    if (x.key === undefined || this.perKey === Infinity) return true;
+    if (x.key === undefined) return true;
     const lane = this.lanes.get(x.key);
-    return lane === undefined || lane.active < this.perKey;
+    return lane === undefined || (lane.active < this.perKey && lane.pausedUntil === 0);
+  }
+
+  // Lane pauses and rate windows, checked for a task about to start from outside the queue.
+  private mayStartNow(x: Ext): boolean {
+    if (this.pausedUntil !== 0) return false;
+    return this.limiter === undefined || (this.limiter.waiting === 0 && this.limiter.tryTake(x.tokens));
   }
 
   private start(node: Node, taken: number): void {
@@ -554,20 +585,23 @@ export class Scheduler extends EventEmitter {
     this.runningCount++;
     const x = node.x;
     if (x === undefined) {
-      invoke(this, node, new Context(this));
+      invoke(this, node, new Context(this, 1, undefined, 0), undefined);
       return;
     }
-    if (x.key !== undefined && this.perKey !== Infinity && x.where === Where.None) this.laneFor(x.key).active++;
+    if (x.key !== undefined && x.where === Where.None) this.laneFor(x.key).active++;
     x.where = Where.None;
     x.taken = taken;
-    const ctx = x.key === undefined ? new Context(this) : new KeyedContext(this, x.key);
+    x.attempt++;
+    const ctx = new Context(this, x.attempt, x.key, x.tokens);
     x.ctx = ctx;
+    x.retry?.budget?.recordAttempt();
     if (x.timeout !== Infinity) x.timer = setTimeout(() => this.onTimeout(node), x.timeout);
-    if (x.runner === undefined) invoke(this, node, ctx);
-    else x.runner(invoke, this, node, ctx);
+    const breaker = this.breakerFor(x.key);
+    if (x.runner === undefined) invoke(this, node, ctx, breaker);
+    else x.runner(invoke, this, node, ctx, breaker);
   }
 
-  /** @internal Called once per started task, when its function settles. */
+  /** @internal Called once per started attempt, when its function settles. */
   _finish(node: Node, ctx: Context, ok: boolean, value: unknown): void {
     ctx.done = true;
     if (ctx.controller !== undefined) this.watched.delete(ctx);
@@ -579,12 +613,27 @@ export class Scheduler extends EventEmitter {
     } else {
       this.active -= x.taken;
       if (x.timer !== undefined) clearTimeout(x.timer);
-      if (x.onAbort !== undefined) x.signal!.removeEventListener('abort', x.onAbort);
-      if (!x.settled) {
-        x.settled = true;
-        this.record(node, ok, value);
+      x.timer = undefined;
+      if (x.attemptTimedOut) {
+        ok = false;
+        value = ctx.reason;
+        x.attemptTimedOut = false;
       }
-      if (x.key !== undefined && this.perKey !== Infinity) this.releaseLane(x.key);
+      if (!ok && this.pausesOnWait && classify(value) === 'wait') {
+        const ms = retryAfterMs(value);
+        if (ms !== undefined && ms > 0) this.pauseLane(x.key, ms);
+      }
+      const delay = ok || x.settled ? -1 : this.retryDelay(x, value);
+      if (delay >= 0) {
+        this.sleep(node, delay);
+      } else {
+        if (x.onAbort !== undefined) x.signal!.removeEventListener('abort', x.onAbort);
+        if (!x.settled) {
+          x.settled = true;
+          this.record(node, ok, value);
+        }
+      }
+      if (x.key !== undefined) this.releaseLane(x.key);
     }
     this.drain();
     this.afterRemoval();
@@ -613,9 +662,25 @@ export class Scheduler extends EventEmitter {
           continue;
         }
         const node = level.head!;
-        const taken = node.x === undefined ? 1 : this.need(node.x.weight);
+        const x = node.x;
+        const taken = x === undefined ? 1 : this.need(x.weight);
         // Strict FIFO on weight: a heavy head is never overtaken, so it cannot starve.
         if (this.active + taken > this.limit) break;
+        if (this.pausedUntil !== 0) {
+          if (this.pausedUntil > now()) {
+            this.wakeUpAt(this.pausedUntil);
+            break;
+          }
+          this.pausedUntil = 0;
+        }
+        if (x?.key !== undefined && this.lanes.get(x.key)!.pausedUntil !== 0) {
+          this.repark(level, node);
+          continue;
+        }
+        if (this.limiter !== undefined && !this.limiter.tryTake(x?.tokens ?? 0)) {
+          this.wakeUpAt(now() + Math.max(1, this.limiter.timeUntil(x?.tokens ?? 0)));
+          break;
+        }
         this.shiftFrom(level);
         this.queued--;
         this.start(node, taken);
@@ -624,6 +689,19 @@ export class Scheduler extends EventEmitter {
       this.draining = false;
     }
     this.wakeProducers();
+  }
+
+  // One timer for the whole scheduler, for the earliest moment a pause or a rate window
+  // lets the head start. It is cleared as soon as nothing waits for it.
+  private wakeUpAt(at: number): void {
+    if (this.wakeTimer !== undefined && this.wakeAt <= at) return;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
+      this.drain();
+    }, Math.max(0, Math.ceil(at - now())));
   }
 
   private admitWaiting(): void {
@@ -638,7 +716,7 @@ export class Scheduler extends EventEmitter {
   private startWaitingDirectly(): boolean {
     const node = this.waitingRoom.head;
     if (node === undefined || this.queued > 0) return false;
-    if (node.x === undefined ? this.active >= this.limit : !this.fits(node.x)) return false;
+    if (node.x === undefined ? this.active >= this.limit : !(this.fits(node.x) && this.mayStartNow(node.x))) return false;
     this.waitingRoom.shift();
     if (node.x !== undefined) node.x.where = Where.None;
     this.start(node, node.x === undefined ? 1 : this.need(node.x.weight));
@@ -656,12 +734,19 @@ export class Scheduler extends EventEmitter {
   }
 
   private isIdle(): boolean {
-    return this.runningCount === 0 && this.queued === 0 && this.waitingRoom.size === 0;
+    return this.runningCount === 0 && this.queued === 0 && this.waitingRoom.size === 0 && this.sleepers.size === 0;
   }
 
   private afterRemoval(): void {
     this.wakeProducers();
     if (!this.isIdle()) return;
+    if (this.wakeTimer !== undefined) {
+      clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
+    }
+    // A key's pause outlives its work, but must not hold the process open (p-queue#163).
+    for (const lane of this.lanes.values()) lane.pauseTimer?.unref();
     if (this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.state === 'closing') {
       this.state = 'closed';
@@ -670,11 +755,119 @@ export class Scheduler extends EventEmitter {
     if (this.listenerCount('idle') > 0) this.emit('idle');
   }
 
+  // ---- retries, pauses, rate ---------------------------------------------------------
+
+  /** ms to sleep before the next attempt, or -1 when the failure is final. */
+  private retryDelay(x: Ext, err: unknown): number {
+    const policy = x.retry;
+    if (policy === undefined || this.killed !== undefined || x.signal?.aborted) return -1;
+    // Aborts and closes are answers, not failures: never retried whatever shouldRetry says.
+    if (classify(err) === 'abort' && !(err instanceof TimeoutError)) return -1;
+    if (x.attempt > policy.retries || !policy.shouldRetry(err, x.attempt)) return -1;
+    if (policy.budget !== undefined && !policy.budget.tryRetry()) return -1;
+    return backoffDelay(x.attempt, policy, err);
+  }
+
+  // The task gives its slot back while it waits, then queues again like anyone else
+  // (and past a full queue: it was admitted once and is never lost for want of room).
+  private sleep(node: Node, delay: number): void {
+    const x = node.x!;
+    this.retried++;
+    x.where = Where.Sleeping;
+    this.sleepers.push(node);
+    if (x.key !== undefined) this.laneFor(x.key).sleeping++;
+    x.timer = setTimeout(() => {
+      x.timer = undefined;
+      this.wake(node);
+      this.drain();
+    }, Math.min(delay, 2 ** 31 - 1));
+  }
+
+  private wake(node: Node): void {
+    const x = node.x!;
+    this.sleepers.remove(node);
+    x.where = Where.None;
+    if (x.key !== undefined) this.lanes.get(x.key)!.sleeping--;
+    this.admit(node);
+  }
+
+  private pauseLane(key: string | undefined, ms: number): void {
+    const until = now() + ms;
+    if (key === undefined) {
+      if (until > this.pausedUntil) this.pausedUntil = until;
+      this.wakeUpAt(this.pausedUntil);
+      return;
+    }
+    const lane = this.laneFor(key);
+    if (until <= lane.pausedUntil) return;
+    lane.pausedUntil = until;
+    if (lane.pauseTimer !== undefined) clearTimeout(lane.pauseTimer);
+    lane.pauseTimer = setTimeout(() => this.unpauseLane(key), Math.ceil(ms));
+  }
+
+  private unpauseLane(key: string): void {
+    const lane = this.lanes.get(key);
+    if (lane === undefined) return;
+    lane.pausedUntil = 0;
+    lane.pauseTimer = undefined;
+    lane.lastReparked = undefined;
+    this.releaseParked(lane);
+    this.forgetLaneIfIdle(key, lane);
+    this.drain();
+  }
+
+  // A ready task whose key was paused after it was queued goes back to its lane, ahead of
+  // the tasks parked there, and gives up its lane slot until the pause ends.
+  private repark(level: Level, node: Node): void {
+    const x = node.x!;
+    const lane = this.lanes.get(x.key!)!;
+    this.shiftFrom(level);
+    lane.active--;
+    x.where = Where.Parked;
+    if (lane.lastReparked === undefined) lane.parked.unshift(node);
+    else lane.parked.insertAfter(lane.lastReparked, node);
+    lane.lastReparked = node;
+  }
+
+  /** @internal Applies a token correction reported by a running task. */
+  _correctTokens(delta: number): void {
+    if (this.limiter === undefined || delta === 0) return;
+    if (delta > 0) this.limiter.debit(delta);
+    else this.limiter.refund(-delta);
+    this.drain();
+  }
+
+  private breakerFor(key: string | undefined): CircuitBreaker | undefined {
+    if (this.breaker === undefined || key === undefined) return this.breaker;
+    let breaker = this.keyBreakers.get(key);
+    if (breaker === undefined) {
+      breaker = new CircuitBreaker({ ...this.breakerOptions!, now });
+      this.keyBreakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
   // ---- cancellation ------------------------------------------------------------------
 
   private onAbort(node: Node): void {
     const x = node.x!;
     const reason = abortReason(x.signal!);
+    if (x.where === Where.Sleeping) {
+      clearTimeout(x.timer);
+      x.timer = undefined;
+      this.sleepers.remove(node);
+      x.where = Where.None;
+      if (x.key !== undefined) {
+        const lane = this.lanes.get(x.key)!;
+        lane.sleeping--;
+        this.forgetLaneIfIdle(x.key, lane);
+      }
+      x.settled = true;
+      this.failed++;
+      node.resolve(rejected(reason));
+      this.afterRemoval();
+      return;
+    }
     if (x.where !== Where.None) {
       this.unqueue(node);
       this.cancelled++;
@@ -694,10 +887,16 @@ export class Scheduler extends EventEmitter {
     const x = node.x!;
     x.timer = undefined;
     if (x.settled) return;
-    x.settled = true;
-    const err = new TimeoutError(`task timed out after ${x.timeout} ms`);
-    this.failed++;
+    const err = new TimeoutError(`attempt ${x.attempt} timed out after ${x.timeout} ms`);
     this.timedOut++;
+    if (x.retry !== undefined && x.attempt <= x.retry.retries) {
+      // The attempt may be retried: its outcome is decided when its function returns.
+      x.attemptTimedOut = true;
+      x.ctx!.abort(err);
+      return;
+    }
+    x.settled = true;
+    this.failed++;
     node.resolve(rejected(err));
     x.ctx!.abort(err);
   }
@@ -720,12 +919,13 @@ export class Scheduler extends EventEmitter {
       level.remove(node);
       if (level.size === 0) this.dropLevel(level);
       this.queued--;
-      if (x?.key !== undefined && this.perKey !== Infinity) this.releaseLane(x.key);
+      if (x?.key !== undefined) this.releaseLane(x.key);
     } else if (x.where === Where.Parked) {
       const lane = this.lanes.get(x.key!)!;
+      if (lane.lastReparked === node) lane.lastReparked = node.prev;
       lane.parked.remove(node);
       this.queued--;
-      if (lane.active === 0 && lane.parked.size === 0) this.lanes.delete(x.key!);
+      this.forgetLaneIfIdle(x.key!, lane);
     } else if (x.where === Where.Waiting) {
       this.waitingRoom.remove(node);
     }
@@ -735,26 +935,34 @@ export class Scheduler extends EventEmitter {
   private rejectQueued(reason: () => Error): void {
     this.rejectList(this.waitingRoom, reason);
     for (const level of this.levels) this.rejectList(level, reason);
-    for (const lane of this.lanes.values()) this.rejectList(lane.parked, reason);
+    for (const lane of this.lanes.values()) {
+      this.rejectList(lane.parked, reason);
+      lane.lastReparked = undefined;
+    }
+    this.rejectList(this.sleepers, reason);
     this.levels = [this.main];
     this.byPriority.clear();
     this.byPriority.set(0, this.main);
     // What is left in a lane's count is its running tasks; they release it as they finish.
-    for (const [key, lane] of this.lanes) if (lane.active <= 0) this.lanes.delete(key);
+    for (const [key, lane] of this.lanes) this.forgetLaneIfIdle(key, lane);
   }
 
-  // Nodes of the waiting room were never admitted: they count as refused, not cancelled.
+  // Waiting-room nodes were never admitted (refused); sleeping ones had started (failed).
   private rejectList(list: List<Node>, reason: () => Error): void {
-    const admitted = list !== this.waitingRoom;
     for (let node = list.shift(); node !== undefined; node = list.shift()) {
       const x = node.x;
-      if (admitted) {
+      if (list === this.waitingRoom) {
+        this.rejected++;
+      } else if (list === this.sleepers) {
+        this.failed++;
+        clearTimeout(x!.timer);
+        x!.timer = undefined;
+        if (x!.key !== undefined) this.lanes.get(x!.key)!.sleeping--;
+      } else {
         this.queued--;
         this.cancelled++;
-      } else {
-        this.rejected++;
+        if (x?.where === Where.Ready && x.key !== undefined) this.lanes.get(x.key)!.active--;
       }
-      if (x?.where === Where.Ready && x.key !== undefined && this.perKey !== Infinity) this.lanes.get(x.key)!.active--;
       this.settle(node, rejected(reason()));
     }
   }
@@ -773,7 +981,7 @@ export class Scheduler extends EventEmitter {
   private laneFor(key: string): Lane {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
-      lane = { active: 0, parked: new List<Node>() };
+      lane = { active: 0, parked: new List<Node>(), sleeping: 0, pausedUntil: 0, pauseTimer: undefined, lastReparked: undefined };
       this.lanes.set(key, lane);
     }
     return lane;
@@ -783,15 +991,32 @@ export class Scheduler extends EventEmitter {
     const lane = this.lanes.get(key);
     if (lane === undefined) return;
     lane.active--;
-    const next = lane.parked.shift();
-    if (next !== undefined) {
-      // A parked task already waited its turn behind its own key: it goes to the front.
+    if (lane.pausedUntil === 0) this.releaseParked(lane);
+    this.forgetLaneIfIdle(key, lane);
+  }
+
+  // Parked tasks already waited their turn behind their own key: they go to the front of
+  // their priority, in their order.
+  private releaseParked(lane: Lane): void {
+    const released: Node[] = [];
+    while (lane.active < this.perKey && lane.parked.size > 0) {
+      released.push(lane.parked.shift()!);
       lane.active++;
-      next.x!.where = Where.Ready;
-      this.level(next.x!.priority).unshift(next);
-    } else if (lane.active <= 0) {
-      this.lanes.delete(key);
     }
+    for (let i = released.length - 1; i >= 0; i--) {
+      const node = released[i]!;
+      node.x!.where = Where.Ready;
+      this.level(node.x!.priority).unshift(node);
+    }
+  }
+
+  // A lane lives while it has work, sleepers or a pause; a key's breaker outlives it only
+  // while it is not closed, so neither map grows with keys that come and go.
+  private forgetLaneIfIdle(key: string, lane: Lane): void {
+    if (lane.active > 0 || lane.parked.size > 0 || lane.sleeping > 0 || lane.pausedUntil !== 0) return;
+    this.lanes.delete(key);
+    const breaker = this.keyBreakers.get(key);
+    if (breaker !== undefined && breaker.state === 'closed') this.keyBreakers.delete(key);
   }
 
   private level(priority: number): Level {
@@ -835,48 +1060,6 @@ export class Scheduler extends EventEmitter {
   }
 }
 
-function makeExt(key: string | undefined, priority: number, weight: number, signal: AbortSignal | undefined,
-  timeout: number, runner: Runner | undefined): Ext {
-  return {
-    key, priority, weight, taken: 0, signal, onAbort: undefined, timeout, timer: undefined, runner,
-    where: Where.None, ctx: undefined, settled: false,
-  };
-}
-
-// Records the failure before the task's promise settles, so the scheduler cancels the
-// map's other tasks before it would start the next one.
-function failFast<I, O>(fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>, item: I,
-  fail: (reason: unknown) => void): Task<O> {
-  return async (ctx) => {
-    try {
-      return await fn(item, ctx);
-    } catch (err) {
-      fail(err);
-      throw err;
-    }
-  };
-}
-
 function rejected(reason: unknown): Promise<never> {
   return Promise.reject(reason);
-}
-
-interface AnyIterator<I> {
-  async: boolean;
-  next(): IteratorResult<I> | Promise<IteratorResult<I>>;
-  return(): unknown;
-}
-
-function openIterator<I>(items: Iterable<I> | AsyncIterable<I>): AnyIterator<I> {
-  if (items !== null && typeof items === 'object' || typeof items === 'function') {
-    const asyncOpen = (items as AsyncIterable<I>)[Symbol.asyncIterator];
-    if (typeof asyncOpen === 'function') {
-      const it = asyncOpen.call(items);
-      return { async: true, next: () => it.next(), return: () => it.return?.() };
-    }
-  }
-  const open = items == null ? undefined : (items as Iterable<I>)[Symbol.iterator];
-  if (typeof open !== 'function') throw new TypeError(`map(items): items must be iterable or async iterable, got ${describe(items)}`);
-  const it = open.call(items);
-  return { async: false, next: () => it.next(), return: () => it.return?.() };
 }
