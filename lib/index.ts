@@ -7,7 +7,7 @@ export { Semaphore } from './scheduler/semaphore.js';
 export type { Permit, SemaphoreOptions, AcquireOptions, UseOptions } from './scheduler/semaphore.js';
 export { Scheduler } from './scheduler/scheduler.js';
 export type {
-  SchedulerOptions, RunOptions, TaskContext, Task, MapOptions, Settled, SchedulerStats, OnFull,
+  SchedulerOptions, SchedulerRetryOptions, RunOptions, TaskContext, Task, MapOptions, Settled, SchedulerStats, OnFull,
 } from './scheduler/scheduler.js';
 export { limit } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
@@ -17,6 +17,6 @@ export {
 } from './resilience/index.js';
 export type {
   RetryOptions, NormalizedRetryOptions, BackoffOptions, RetryContext, Jitter, RetryBudgetOptions, FailureClass,
-  TokenBucketOptions, TakeOptions, RateOptions, RateLimiterOptions, BreakerOptions, BreakerState, BreakerEvents,
+  TokenBucketOptions, TakeOptions, RateOptions, RateLimiterOptions, RateCharge, BreakerOptions, BreakerState, BreakerEvents,
   BreakerOpenError,
 } from './resilience/index.js';

@@ -11,6 +11,6 @@ export { retryAfterMs } from './retry-after.js';
 export { TokenBucket } from './token-bucket.js';
 export type { TokenBucketOptions, TakeOptions } from './token-bucket.js';
 export { RateLimiter } from './rate-limiter.js';
-export type { RateOptions, RateLimiterOptions } from './rate-limiter.js';
+export type { RateOptions, RateLimiterOptions, RateCharge } from './rate-limiter.js';
 export { CircuitBreaker } from './circuit-breaker.js';
 export type { BreakerOptions, BreakerState, BreakerEvents, BreakerOpenError } from './circuit-breaker.js';

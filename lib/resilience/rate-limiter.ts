@@ -1,10 +1,11 @@
 // Several rate windows enforced together — e.g. requests per minute and tokens per
-// minute — one token bucket per window, taken from all or none so a refusal by one
-// window never leaks a partial charge on another.
+// minute — each an exact sliding window (plus a token bucket when `burst` is below the
+// limit), taken from all or none so a refusal by one window never leaks a partial charge.
 
+import { SlidingWindow, type WindowCharge } from './sliding-window.js';
 import { TokenBucket } from './token-bucket.js';
 import { WaitQueue } from './wait-queue.js';
-import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe } from './validate.js';
+import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe, monotonicNow } from './validate.js';
 
 export interface RateOptions {
   /** Units allowed per `interval`. */
@@ -25,8 +26,15 @@ export interface RateLimiterOptions {
 }
 
 interface Window {
-  bucket: TokenBucket;
+  log: SlidingWindow;
+  // Only when burst < limit: spreads a window's allowance instead of allowing it all at once.
+  bucket: TokenBucket | undefined;
   tokens: boolean;
+}
+
+/** What one call took; `adjust` corrects its token count once the real usage is known. */
+export interface RateCharge {
+  adjust(actualTokens: number): void;
 }
 
 export class RateLimiter {
@@ -63,6 +71,13 @@ export class RateLimiter {
     return true;
   }
 
+  /** Like tryTake, returning a handle to correct the token charge later, or undefined. */
+  tryAcquire(tokens = 0): RateCharge | undefined {
+    this.checkTokens(tokens);
+    if (this.queue.size > 0 || this.waitFor(tokens) > 0) return undefined;
+    return this.charge(tokens);
+  }
+
   /** Waits its turn (FIFO) until every window allows one request and `tokens` tokens, then takes them. */
   take(tokens = 0, options?: { signal?: AbortSignal }): Promise<void> {
     let signal: AbortSignal | undefined;
@@ -85,21 +100,32 @@ export class RateLimiter {
 
   /** Pauses every window (a 429 with Retry-After); extends, never shortens. */
   pauseFor(ms: number): void {
-    for (const w of this.windows) w.bucket.pauseFor(ms);
+    for (const w of this.windows) {
+      w.log.pauseFor(ms);
+      w.bucket?.pauseFor(ms);
+    }
     this.queue.drain();
   }
 
   /** The task used fewer tokens than estimated: give the difference back to token windows. */
   refund(tokens: number): void {
     checkNumber('tokens', tokens, 0);
-    for (const w of this.windows) if (w.tokens) w.bucket.refund(tokens);
+    for (const w of this.windows) {
+      if (!w.tokens) continue;
+      w.log.refund(tokens);
+      w.bucket?.refund(tokens);
+    }
     this.queue.drain();
   }
 
   /** The task used more tokens than estimated: charge the difference (windows may go negative). */
   debit(tokens: number): void {
     checkNumber('tokens', tokens, 0);
-    for (const w of this.windows) if (w.tokens) w.bucket.debit(tokens);
+    for (const w of this.windows) {
+      if (!w.tokens) continue;
+      w.log.take(tokens);
+      w.bucket?.debit(tokens);
+    }
     this.queue.drain();
   }
 
@@ -107,22 +133,46 @@ export class RateLimiter {
   // size must not pile onto a window already overdrawn.
   private waitFor(tokens: number): number {
     let ms = 0;
-    for (const w of this.windows) ms = Math.max(ms, w.bucket.timeUntil(w.tokens ? tokens : 1));
+    for (const w of this.windows) {
+      const cost = w.tokens ? tokens : 1;
+      ms = Math.max(ms, w.log.timeUntil(cost), w.bucket?.timeUntil(cost) ?? 0);
+    }
     return ms;
   }
 
-  private charge(tokens: number): void {
+  private charge(tokens: number): RateCharge {
+    const charges: Array<{ w: Window; entry: WindowCharge }> = [];
     for (const w of this.windows) {
-      if (!w.tokens) w.bucket.debit(1);
-      else if (tokens > 0) w.bucket.debit(tokens);
+      if (w.tokens) {
+        charges.push({ w, entry: w.log.take(tokens) });
+        if (tokens > 0) w.bucket?.debit(tokens);
+      } else {
+        w.log.take(1);
+        w.bucket?.debit(1);
+      }
     }
+    let charged = tokens;
+    return {
+      adjust: (actual: number) => {
+        checkNumber('actualTokens', actual, 0);
+        const delta = actual - charged;
+        charged = actual;
+        for (const { w, entry } of charges) {
+          w.log.adjust(entry, actual);
+          if (delta > 0) w.bucket?.debit(delta);
+          else if (delta < 0) w.bucket?.refund(-delta);
+        }
+        this.queue.drain();
+      },
+    };
   }
 
   private checkTokens(tokens: number): void {
     checkNumber('tokens', tokens, 0);
     for (const w of this.windows) {
-      if (w.tokens && tokens > w.bucket.burst) {
-        throw new RangeError(`tokens (${tokens}) exceed a window's capacity (${w.bucket.burst}) and could never be taken`);
+      const capacity = w.bucket?.burst ?? w.log.limit;
+      if (w.tokens && tokens > capacity) {
+        throw new RangeError(`tokens (${tokens}) exceed a window's capacity (${capacity}) and could never be taken`);
       }
     }
   }
@@ -137,6 +187,7 @@ function toWindow(window: unknown, name: string, now: (() => number) | undefined
   if (cost !== undefined && cost !== 'requests' && cost !== 'tokens') {
     throw new TypeError(`${name}.cost must be 'requests' or 'tokens', got ${describe(cost)}`);
   }
-  const bucket = new TokenBucket({ rate: (limit / interval) * 1000, burst: capacity, now });
-  return { bucket, tokens: cost === 'tokens' };
+  const clock = now ?? monotonicNow;
+  const bucket = capacity < limit ? new TokenBucket({ rate: (limit / interval) * 1000, burst: capacity, now: clock }) : undefined;
+  return { log: new SlidingWindow(limit, interval, clock), bucket, tokens: cost === 'tokens' };
 }

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { ClosedError, DroppedError, QueueFullError, TimeoutError } from '../errors.js';
 import { CircuitBreaker, type BreakerOptions } from '../resilience/circuit-breaker.js';
 import { classify } from '../resilience/classify.js';
-import { RateLimiter, type RateOptions } from '../resilience/rate-limiter.js';
+import { RateLimiter, type RateCharge, type RateOptions } from '../resilience/rate-limiter.js';
 import { backoffDelay, normalizeRetryOptions, type NormalizedRetryOptions, type RetryOptions } from '../resilience/retry.js';
 import { retryAfterMs } from '../resilience/retry-after.js';
 import { RetryBudget, type RetryBudgetOptions } from '../resilience/retry-budget.js';
@@ -165,12 +165,9 @@ class Context implements TaskContext {
   reason: unknown = undefined;
   aborted = false;
   done = false;
-  charged: number;
 
   constructor(private readonly owner: Scheduler, readonly attempt: number, readonly key: string | undefined,
-    tokens: number) {
-    this.charged = tokens;
-  }
+    private readonly charge: RateCharge | undefined) {}
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -187,8 +184,10 @@ class Context implements TaskContext {
     if (typeof actual !== 'number' || !Number.isFinite(actual) || actual < 0) {
       throw new RangeError(`reportTokens(actual): actual must be a finite number >= 0, got ${describe(actual)}`);
     }
-    this.owner._correctTokens(actual - this.charged);
-    this.charged = actual;
+    if (this.charge !== undefined) {
+      this.charge.adjust(actual);
+      this.owner._tokensCorrected();
+    }
   }
 
   abort(reason: unknown): void {
@@ -239,6 +238,7 @@ export class Scheduler extends EventEmitter {
   private pausedUntil = 0;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = Infinity;
+  private pendingCharge: RateCharge | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private killed: unknown = undefined;
   private closePromise: Promise<void> | undefined;
@@ -574,10 +574,13 @@ export class Scheduler extends EventEmitter {
     return lane === undefined || (lane.active < this.perKey && lane.pausedUntil === 0);
   }
 
-  // Lane pauses and rate windows, checked for a task about to start from outside the queue.
+  // Lane pauses and rate windows, checked for a task about to start from outside the
+  // queue; a rate charge taken here belongs to the task that starts right after.
   private mayStartNow(x: Ext): boolean {
     if (this.pausedUntil !== 0) return false;
-    return this.limiter === undefined || (this.limiter.waiting === 0 && this.limiter.tryTake(x.tokens));
+    if (this.limiter === undefined) return true;
+    this.pendingCharge = this.limiter.tryAcquire(x.tokens);
+    return this.pendingCharge !== undefined;
   }
 
   private start(node: Node, taken: number): void {
@@ -585,14 +588,15 @@ export class Scheduler extends EventEmitter {
     this.runningCount++;
     const x = node.x;
     if (x === undefined) {
-      invoke(this, node, new Context(this, 1, undefined, 0), undefined);
+      invoke(this, node, new Context(this, 1, undefined, undefined), undefined);
       return;
     }
     if (x.key !== undefined && x.where === Where.None) this.laneFor(x.key).active++;
     x.where = Where.None;
     x.taken = taken;
     x.attempt++;
-    const ctx = new Context(this, x.attempt, x.key, x.tokens);
+    const ctx = new Context(this, x.attempt, x.key, this.pendingCharge);
+    this.pendingCharge = undefined;
     x.ctx = ctx;
     x.retry?.budget?.recordAttempt();
     if (x.timeout !== Infinity) x.timer = setTimeout(() => this.onTimeout(node), x.timeout);
@@ -677,9 +681,12 @@ export class Scheduler extends EventEmitter {
           this.repark(level, node);
           continue;
         }
-        if (this.limiter !== undefined && !this.limiter.tryTake(x?.tokens ?? 0)) {
-          this.wakeUpAt(now() + Math.max(1, this.limiter.timeUntil(x?.tokens ?? 0)));
-          break;
+        if (this.limiter !== undefined) {
+          this.pendingCharge = this.limiter.tryAcquire(x?.tokens ?? 0);
+          if (this.pendingCharge === undefined) {
+            this.wakeUpAt(now() + Math.max(1, this.limiter.timeUntil(x?.tokens ?? 0)));
+            break;
+          }
         }
         this.shiftFrom(level);
         this.queued--;
@@ -829,11 +836,8 @@ export class Scheduler extends EventEmitter {
     lane.lastReparked = node;
   }
 
-  /** @internal Applies a token correction reported by a running task. */
-  _correctTokens(delta: number): void {
-    if (this.limiter === undefined || delta === 0) return;
-    if (delta > 0) this.limiter.debit(delta);
-    else this.limiter.refund(-delta);
+  /** @internal A running task corrected its token charge: a refund may let the head start. */
+  _tokensCorrected(): void {
     this.drain();
   }
 

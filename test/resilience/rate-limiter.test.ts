@@ -20,7 +20,8 @@ describe('RateLimiter', () => {
     expect(limiter.tryTake(40)).toBe(true);
     expect(limiter.tryTake(40)).toBe(true);
     expect(limiter.timeUntil(20)).toBe(0);
-    expect(limiter.timeUntil(21)).toBeCloseTo(10);
+    // Sliding windows: room comes back when the first charge leaves the window.
+    expect(limiter.timeUntil(21)).toBe(1_000);
   });
 
   it('takes nothing from any window when one refuses', () => {
@@ -36,26 +37,42 @@ describe('RateLimiter', () => {
   it('reports the wait of the slowest window', () => {
     const limiter = new RateLimiter(rpmTpm);
     limiter.tryTake(100);
-    expect(limiter.timeUntil(50)).toBeCloseTo(500);
+    vi.advanceTimersByTime(300);
     limiter.tryTake(0);
     limiter.tryTake(0);
-    vi.advanceTimersByTime(500);
+    // The token window frees at 1000, the request window (3 taken) only at 1000 too.
+    expect(limiter.timeUntil(50)).toBe(700);
+    vi.advanceTimersByTime(700);
+    // The 100 tokens left; two requests from t=300 are still in the window.
     expect(limiter.timeUntil(0)).toBe(0);
-    expect(limiter.timeUntil(60)).toBeCloseTo(100);
+    expect(limiter.timeUntil(100)).toBe(0);
   });
 
-  it('derives rate from limit / interval with burst defaulting to limit', () => {
+  it('allows the whole limit at once and no more within any interval', () => {
     const limiter = new RateLimiter({ limit: 60, interval: 60_000 });
     for (let i = 0; i < 60; i++) expect(limiter.tryTake()).toBe(true);
     expect(limiter.tryTake()).toBe(false);
-    expect(limiter.timeUntil()).toBeCloseTo(1_000);
+    expect(limiter.timeUntil()).toBe(60_000);
   });
 
-  it('honours an explicit burst below the limit', () => {
+  it('never grants more than the limit in any window over simulated minutes', () => {
+    const limiter = new RateLimiter({ limit: 10, interval: 1_000 });
+    const grants: number[] = [];
+    for (let t = 0; t < 180_000; t += 37) {
+      while (limiter.tryTake()) grants.push(performance.now());
+      vi.advanceTimersByTime(37);
+    }
+    for (let i = 10; i < grants.length; i++) expect(grants[i]! - grants[i - 10]!).toBeGreaterThanOrEqual(1_000);
+    // No idle gaps: every grant came at the first 37 ms tick after a slot freed.
+    expect(grants.length).toBeGreaterThan(1_700);
+  });
+
+  it('honours an explicit burst below the limit by spreading the allowance', () => {
     const limiter = new RateLimiter({ limit: 60, interval: 60_000, burst: 2 });
     expect(limiter.tryTake()).toBe(true);
     expect(limiter.tryTake()).toBe(true);
     expect(limiter.tryTake()).toBe(false);
+    expect(limiter.timeUntil()).toBeCloseTo(1_000);
   });
 
   it('take waits until every window allows the call, in FIFO order', async () => {
@@ -66,7 +83,7 @@ describe('RateLimiter', () => {
     const second = limiter.take(10).then(() => order.push(performance.now()));
     await vi.advanceTimersByTimeAsync(1_000);
     await Promise.all([first, second]);
-    expect(order).toEqual([500, 600]);
+    expect(order).toEqual([1_000, 1_000]);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -93,9 +110,11 @@ describe('RateLimiter', () => {
   it('debits extra tokens so a token window in debt holds back even zero-token calls', () => {
     const limiter = new RateLimiter(rpmTpm);
     limiter.tryTake(50);
+    vi.advanceTimersByTime(200);
     limiter.debit(100);
     expect(limiter.tryTake(0)).toBe(false);
-    expect(limiter.timeUntil(0)).toBeCloseTo(500);
+    // 150 in a window of 100: the first 50 must leave (at t=1000).
+    expect(limiter.timeUntil(0)).toBe(800);
   });
 
   it('pauses every window', () => {
@@ -103,6 +122,16 @@ describe('RateLimiter', () => {
     limiter.pauseFor(2_000);
     expect(limiter.tryTake(1)).toBe(false);
     expect(limiter.timeUntil(1)).toBe(2_000);
+  });
+
+  it('a charge corrected after the fact frees or takes room in the window it was made in', () => {
+    const limiter = new RateLimiter(rpmTpm);
+    const charge = limiter.tryAcquire(90)!;
+    expect(limiter.timeUntil(50)).toBe(1_000);
+    charge.adjust(10);
+    expect(limiter.timeUntil(50)).toBe(0);
+    charge.adjust(100);
+    expect(limiter.timeUntil(1)).toBe(1_000);
   });
 
   it('rejects a token cost larger than a window can ever hold', async () => {
