@@ -50,3 +50,10 @@ export class DroppedError extends RingleaderError {
     super('ERR_DROPPED', message);
   }
 }
+
+/** A limit shared through a store (Redis) could not be checked because the store is unreachable. */
+export class StoreUnavailableError extends RingleaderError {
+  constructor(message = 'shared limit store is unavailable', options?: { cause?: unknown }) {
+    super('ERR_STORE_UNAVAILABLE', message, options);
+  }
+}

@@ -1,7 +1,7 @@
 // ringleader's public surface: every name users, tests and benchmarks code against.
 
 export {
-  RingleaderError, QueueFullError, ClosedError, TimeoutError, CircuitOpenError, DroppedError,
+  RingleaderError, QueueFullError, ClosedError, TimeoutError, CircuitOpenError, DroppedError, StoreUnavailableError,
 } from './errors.js';
 export { Semaphore } from './scheduler/semaphore.js';
 export type { Permit, SemaphoreOptions, AcquireOptions, UseOptions } from './scheduler/semaphore.js';
@@ -9,6 +9,7 @@ export { Scheduler } from './scheduler/scheduler.js';
 export type {
   SchedulerOptions, SchedulerRetryOptions, RunOptions, TaskContext, Task, MapOptions, Settled, SchedulerStats, OnFull,
 } from './scheduler/scheduler.js';
+export type { Gate, GateRequest, GateStore, GateTicket, GlobalOptions } from './scheduler/gate.js';
 export { limit } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
 export {

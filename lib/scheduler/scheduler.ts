@@ -12,6 +12,7 @@ import { backoffDelay, normalizeRetryOptions, type NormalizedRetryOptions, type 
 import { retryAfterMs } from '../resilience/retry-after.js';
 import { RetryBudget, type RetryBudgetOptions } from '../resilience/retry-budget.js';
 import { captureContext, type Runner } from './context.js';
+import type { Gate, GateStore, GateTicket, GlobalOptions } from './gate.js';
 import { List } from './list.js';
 import { mapItems } from './map.js';
 import { abortReason, checkDuration, checkInteger, checkOptionsObject, checkSignal, describe } from './validate.js';
@@ -41,6 +42,10 @@ export interface SchedulerOptions {
   rate?: RateOptions | RateOptions[];
   /** A circuit breaker in front of the tasks; one per key when tasks have keys. */
   breaker?: BreakerOptions;
+  /** A store shared with other processes (e.g. RedisStore) that holds the `global` limits. */
+  store?: GateStore;
+  /** Limits across every process using the same store. Requires `store`. */
+  global?: GlobalOptions;
 }
 
 export interface RunOptions {
@@ -68,6 +73,8 @@ export interface TaskContext {
   readonly key: string | undefined;
   /** Reports the tokens this attempt really used; the difference from the estimate is refunded or charged. */
   reportTokens(actual: number): void;
+  /** Fencing token of this attempt's global lease (schedulers with a `store`). */
+  readonly fence: number | undefined;
 }
 
 export type Task<T> = (ctx: TaskContext) => T | PromiseLike<T>;
@@ -165,6 +172,7 @@ class Context implements TaskContext {
   reason: unknown = undefined;
   aborted = false;
   done = false;
+  ticket: GateTicket | undefined = undefined;
 
   constructor(private readonly owner: Scheduler, readonly attempt: number, readonly key: string | undefined,
     private readonly charge: RateCharge | undefined) {}
@@ -184,10 +192,15 @@ class Context implements TaskContext {
     if (typeof actual !== 'number' || !Number.isFinite(actual) || actual < 0) {
       throw new RangeError(`reportTokens(actual): actual must be a finite number >= 0, got ${describe(actual)}`);
     }
+    this.ticket?.reportTokens?.(actual);
     if (this.charge !== undefined) {
       this.charge.adjust(actual);
       this.owner._tokensCorrected();
     }
+  }
+
+  get fence(): number | undefined {
+    return this.ticket?.fence;
   }
 
   abort(reason: unknown): void {
@@ -198,15 +211,20 @@ class Context implements TaskContext {
   }
 }
 
-async function invoke(s: Scheduler, node: Node, ctx: Context, breaker: CircuitBreaker | undefined): Promise<void> {
+async function invoke(s: Scheduler, node: Node, ctx: Context, breaker: CircuitBreaker | undefined,
+  gate: Gate | undefined): Promise<void> {
   let ok = true;
   let value: unknown;
   try {
+    if (gate !== undefined) {
+      ctx.ticket = await gate.enter({ key: ctx.key, tokens: node.x!.tokens, signal: ctx.signal });
+    }
     value = await (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx)));
   } catch (err) {
     ok = false;
     value = err;
   }
+  ctx.ticket?.leave();
   s._finish(node, ctx, ok, value);
 }
 
@@ -225,6 +243,7 @@ export class Scheduler extends EventEmitter {
   private readonly breakerOptions: BreakerOptions | undefined;
   private readonly breaker: CircuitBreaker | undefined;
   private readonly keyBreakers = new Map<string, CircuitBreaker>();
+  private readonly gate: Gate | undefined;
   // True when no option forces per-task bookkeeping: plain run() calls take the fast path.
   private readonly plain: boolean;
   // Failures classified 'wait' pause a lane only for schedulers that opted into resilience.
@@ -288,8 +307,17 @@ export class Scheduler extends EventEmitter {
       this.breaker = new CircuitBreaker({ ...options.breaker, now });
       this.breakerOptions = options.breaker;
     }
+    if (options.global !== undefined && options.store === undefined) {
+      throw new TypeError('global limits need a store shared by the processes, e.g. store: new RedisStore(redis)');
+    }
+    if (options.store !== undefined) {
+      if (typeof options.store !== 'object' || options.store === null || typeof options.store.gate !== 'function') {
+        throw new TypeError(`store must be a shared store such as RedisStore, got ${describe(options.store)}`);
+      }
+      this.gate = options.store.gate(options.global ?? {});
+    }
     this.plain = this.defaultTimeout === Infinity && this.retryPolicy === undefined && this.limiter === undefined &&
-      this.breaker === undefined;
+      this.breaker === undefined && this.gate === undefined;
     this.pausesOnWait = this.retryPolicy !== undefined || this.limiter !== undefined;
   }
 
@@ -588,7 +616,7 @@ export class Scheduler extends EventEmitter {
     this.runningCount++;
     const x = node.x;
     if (x === undefined) {
-      invoke(this, node, new Context(this, 1, undefined, undefined), undefined);
+      invoke(this, node, new Context(this, 1, undefined, undefined), undefined, undefined);
       return;
     }
     if (x.key !== undefined && x.where === Where.None) this.laneFor(x.key).active++;
@@ -601,8 +629,8 @@ export class Scheduler extends EventEmitter {
     x.retry?.budget?.recordAttempt();
     if (x.timeout !== Infinity) x.timer = setTimeout(() => this.onTimeout(node), x.timeout);
     const breaker = this.breakerFor(x.key);
-    if (x.runner === undefined) invoke(this, node, ctx, breaker);
-    else x.runner(invoke, this, node, ctx, breaker);
+    if (x.runner === undefined) invoke(this, node, ctx, breaker, this.gate);
+    else x.runner(invoke, this, node, ctx, breaker, this.gate);
   }
 
   /** @internal Called once per started attempt, when its function settles. */
@@ -891,7 +919,9 @@ export class Scheduler extends EventEmitter {
     const x = node.x!;
     x.timer = undefined;
     if (x.settled) return;
-    const err = new TimeoutError(`attempt ${x.attempt} timed out after ${x.timeout} ms`);
+    // Still waiting at the gate because the store is down: say so, not just "timed out".
+    const down = x.ctx!.ticket === undefined ? this.gate?.unavailable() : undefined;
+    const err = down ?? new TimeoutError(`attempt ${x.attempt} timed out after ${x.timeout} ms`);
     this.timedOut++;
     if (x.retry !== undefined && x.attempt <= x.retry.retries) {
       // The attempt may be retried: its outcome is decided when its function returns.
