@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { CircuitOpenError } from '../errors.js';
 import { classify } from './classify.js';
-import { checkFunction, checkNumber, checkObject, monotonicNow } from './validate.js';
+import { checkFunction, checkNumber, checkObject, monotonicNow } from '../validate.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

@@ -5,7 +5,7 @@
 import { SlidingWindow, type WindowCharge } from './sliding-window.js';
 import { TokenBucket } from './token-bucket.js';
 import { WaitQueue } from './wait-queue.js';
-import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe, monotonicNow } from './validate.js';
+import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe, monotonicNow } from '../validate.js';
 
 export interface RateOptions {
   /** Units allowed per `interval`. */

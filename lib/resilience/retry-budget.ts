@@ -1,7 +1,7 @@
 // Caps retries as a share of recent traffic, so a failing dependency sees at most
 // (1 + ratio)x its normal load instead of (1 + retries)x — the Finagle/gRPC retry budget.
 
-import { checkFunction, checkNumber, checkObject, monotonicNow } from './validate.js';
+import { checkFunction, checkNumber, checkObject, monotonicNow } from '../validate.js';
 
 export interface RetryBudgetOptions {
   /** Retries allowed per attempt recorded in the window. Default 0.1. */

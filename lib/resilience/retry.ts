@@ -5,7 +5,7 @@
 import { classify } from './classify.js';
 import { retryAfterMs } from './retry-after.js';
 import { RetryBudget } from './retry-budget.js';
-import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe } from './validate.js';
+import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe } from '../validate.js';
 
 export type Jitter = 'full' | 'equal' | 'none';
 

@@ -3,7 +3,7 @@
 // that exists only while someone waits.
 
 import { WaitQueue } from './wait-queue.js';
-import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, monotonicNow } from './validate.js';
+import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, monotonicNow } from '../validate.js';
 
 export interface TokenBucketOptions {
   /** Tokens added per second, > 0. */

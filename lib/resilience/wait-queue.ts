@@ -3,7 +3,7 @@
 // waits; aborted waiters leave at once and their abort listener goes with them.
 
 import { QueueFullError } from '../errors.js';
-import { abortReason } from './validate.js';
+import { abortReason } from '../validate.js';
 
 /** What the queue waits on: how long until `req` could be granted, and granting it. */
 export interface Refilling<R> {

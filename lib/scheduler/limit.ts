@@ -2,7 +2,7 @@
 // while gaining a bounded queue and promises that always settle (clearQueue rejects).
 
 import { Scheduler } from './scheduler.js';
-import { checkOptionsObject } from './validate.js';
+import { checkObject } from '../validate.js';
 
 export interface LimitOptions {
   /** Calls allowed to wait; beyond it a call rejects with QueueFullError. Default 100_000. */
@@ -26,7 +26,7 @@ export interface LimitFunction {
 }
 
 export function limit(concurrency: number, options?: LimitOptions): LimitFunction {
-  checkOptionsObject('options', options);
+  checkObject('options', options);
   const scheduler = new Scheduler({ concurrency, maxQueued: options?.maxQueued ?? 100_000 });
   const call = <A extends unknown[], T>(fn: (...args: A) => T | PromiseLike<T>, ...args: A): Promise<T> => {
     if (typeof fn !== 'function') return Promise.reject(new TypeError('limit(fn): fn must be a function'));

@@ -3,7 +3,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { ClosedError } from '../errors.js';
-import { abortReason, checkOptionsObject, checkSignal, describe } from './validate.js';
+import { abortReason, checkObject, checkSignal, describe } from '../validate.js';
 import type { MapOptions, RunOptions, Settled, Task, TaskContext } from './scheduler.js';
 
 /** Submits a task, waiting for room (never refusing for a full queue). */
@@ -12,7 +12,7 @@ export type Submit = (task: Task<unknown>, options: RunOptions) => Promise<unkno
 export async function mapItems<I, O>(submit: Submit, window: number, items: Iterable<I> | AsyncIterable<I>,
   fn: (item: I, ctx: TaskContext) => O | PromiseLike<O>, options?: MapOptions): Promise<Array<O | Settled<O>>> {
   if (typeof fn !== 'function') throw new TypeError(`map(items, fn): fn must be a function, got ${describe(fn)}`);
-  checkOptionsObject('options', options);
+  checkObject('options', options);
   const iterator = openIterator(items);
   const { settle = false, signal: outer, ...runOptions } = options ?? {};
   checkSignal('signal', outer);

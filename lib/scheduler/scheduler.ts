@@ -15,7 +15,7 @@ import { captureContext, type Runner } from './context.js';
 import type { Gate, GateStore, GateTicket, GlobalOptions } from './gate.js';
 import { List } from './list.js';
 import { mapItems } from './map.js';
-import { abortReason, checkDuration, checkInteger, checkOptionsObject, checkSignal, describe } from './validate.js';
+import { abortReason, checkDuration, checkInteger, checkObject, checkSignal, describe } from '../validate.js';
 
 export type OnFull = 'reject' | 'wait' | 'drop-oldest';
 
@@ -294,7 +294,7 @@ export class Scheduler extends EventEmitter {
     }
     this.onFull = onFull;
     this.perKey = checkInteger('perKey', options.perKey ?? Infinity, 1, true);
-    this.defaultTimeout = options.timeout === undefined ? Infinity : checkDuration('timeout', options.timeout, 1);
+    this.defaultTimeout = options.timeout === undefined ? Infinity : checkDuration('timeout', options.timeout, true);
     const budget = options.retry ? options.retry.budget : undefined;
     this.budget = budget === undefined || budget instanceof RetryBudget ? budget : new RetryBudget(budget);
     this.retryPolicy = options.retry ? this.normalizeRetry(options.retry) : undefined;
@@ -379,7 +379,7 @@ export class Scheduler extends EventEmitter {
 
   /** Holds back every task until `ms` from now (what a 429 with Retry-After does to the lane). */
   pauseFor(ms: number, key?: string): void {
-    checkDuration('ms', ms, 0);
+    checkDuration('ms', ms, false);
     if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
     this.pauseLane(key, ms);
   }
@@ -397,7 +397,7 @@ export class Scheduler extends EventEmitter {
    * are refused in both modes.
    */
   close(options?: { drain?: boolean }): Promise<void> {
-    checkOptionsObject('options', options);
+    checkObject('options', options);
     const drain = options?.drain ?? true;
     if (this.state === 'open') {
       this.state = 'closing';
@@ -482,7 +482,7 @@ export class Scheduler extends EventEmitter {
   }
 
   private parseOptions(options: RunOptions | undefined): Ext {
-    checkOptionsObject('options', options);
+    checkObject('options', options);
     const key = options?.key;
     if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
     const priority = options?.priority ?? 0;
@@ -492,7 +492,7 @@ export class Scheduler extends EventEmitter {
     const weight = checkInteger('weight', options?.weight ?? 1, 1);
     if (weight > this.limit) throw new RangeError(`weight ${weight} exceeds concurrency ${this.limit}`);
     const signal = checkSignal('signal', options?.signal);
-    const timeout = options?.timeout === undefined ? this.defaultTimeout : checkDuration('timeout', options.timeout, 1);
+    const timeout = options?.timeout === undefined ? this.defaultTimeout : checkDuration('timeout', options.timeout, true);
     const tokens = options?.tokens ?? 0;
     if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
       throw new RangeError(`tokens must be a finite number >= 0, got ${describe(tokens)}`);
@@ -505,7 +505,7 @@ export class Scheduler extends EventEmitter {
   }
 
   private normalizeRetry(options: SchedulerRetryOptions): NormalizedRetryOptions {
-    checkOptionsObject('retry', options);
+    checkObject('retry', options);
     if ((options as RetryOptions).signal !== undefined) {
       throw new TypeError('retry.signal is not used by a Scheduler: pass the task\'s signal in run() options');
     }

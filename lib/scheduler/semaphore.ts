@@ -4,7 +4,7 @@
 
 import { QueueFullError, TimeoutError } from '../errors.js';
 import { List } from './list.js';
-import { abortReason, checkDuration, checkInteger, checkOptionsObject, checkSignal } from './validate.js';
+import { abortReason, checkDuration, checkInteger, checkObject, checkSignal } from '../validate.js';
 
 export interface SemaphoreOptions {
   /** Most acquirers allowed to wait at once; beyond it `acquire` rejects with QueueFullError. Default 100_000. */
@@ -67,7 +67,7 @@ export class Semaphore {
   private readonly waiters = new List<Waiter>();
 
   constructor(permits: number, options?: SemaphoreOptions) {
-    checkOptionsObject('options', options);
+    checkObject('options', options);
     this.total = checkInteger('permits', permits, 0);
     this.free = this.total;
     this.maxWaiting = checkInteger('maxWaiting', options?.maxWaiting ?? 100_000, 0, true);
@@ -99,9 +99,9 @@ export class Semaphore {
     let timeout: number | undefined;
     try {
       this.checkWeight(weight);
-      checkOptionsObject('options', options);
+      checkObject('options', options);
       signal = checkSignal('signal', options?.signal);
-      if (options?.timeout !== undefined) timeout = checkDuration('timeout', options.timeout, 0);
+      if (options?.timeout !== undefined) timeout = checkDuration('timeout', options.timeout, false);
     } catch (err) {
       return Promise.reject(err);
     }

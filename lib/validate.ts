@@ -1,4 +1,4 @@
-// Argument checks for the resilience policies: TypeError for the wrong kind of value,
+// Argument checks shared by every layer: TypeError for the wrong kind of value,
 // RangeError for a value out of range, always with the option's name in the message.
 
 export function checkNumber(name: string, value: unknown, min: number, options: { exclusive?: boolean; integer?: boolean; infinity?: boolean } = {}): number {
@@ -16,6 +16,15 @@ export function checkNumber(name: string, value: unknown, min: number, options: 
     throw new RangeError(`${name} must be ${options.exclusive === true ? '>' : '>='} ${min}, got ${value}`);
   }
   return value;
+}
+
+export function checkInteger(name: string, value: unknown, min: number, allowInfinity = false): number {
+  return checkNumber(name, value, min, { integer: true, infinity: allowInfinity });
+}
+
+/** A duration in ms: >= 0 (or > 0 when `positive`), or Infinity meaning "none". */
+export function checkDuration(name: string, value: unknown, positive: boolean): number {
+  return checkNumber(name, value, 0, { exclusive: positive, infinity: true });
 }
 
 export function checkObject(name: string, value: unknown): void {
