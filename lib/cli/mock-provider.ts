@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkNumber, checkObject, describe } from '../resilience/validate.js';
+import { checkNumber, checkObject, describe } from '../validate.js';
 
 export interface MockProviderOptions {
   /** Port on 127.0.0.1. Default 0: a free port the system picks. */
@@ -109,10 +109,6 @@ interface Call {
   maxTokens: number;
 }
 
-interface Pending {
-  timer: ReturnType<typeof setTimeout>;
-}
-
 const PATH = '/v1/chat/completions';
 // Far above any prompt a test or benchmark sends; keeps a runaway client from growing memory.
 const MAX_BODY_BYTES = 1 << 20;
@@ -138,9 +134,8 @@ function normalize(options: MockProviderOptions): Config {
   const port = checkNumber('port', options.port ?? 0, 0, { integer: true });
   if (port > 65_535) throw new RangeError(`port must be <= 65535, got ${port}`);
   const seed = options.seed ?? 1;
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-    throw new TypeError(`seed must be a safe integer, got ${describe(seed)}`);
-  }
+  if (typeof seed !== 'number') throw new TypeError(`seed must be a number, got ${describe(seed)}`);
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be a safe integer, got ${seed}`);
   return {
     port,
     concurrency: limit('concurrency', options.concurrency, 64),
@@ -224,7 +219,7 @@ class MockServer implements MockProvider {
   private readonly random: () => number;
   private readonly requestWindows: SlidingWindow[] = [];
   private readonly tokenWindow: SlidingWindow | undefined;
-  private readonly pending = new Set<Pending>();
+  private readonly pending = new Set<ReturnType<typeof setTimeout>>();
   private readonly counts: Omit<MockProviderStats, 'inFlight' | 'peakInFlight' | 'perSecond'> = {
     requests: 0, ok: 0, rateLimited: 0, overloaded: 0, errors: 0, badRequests: 0, notFound: 0, aborted: 0, tokens: 0,
   };
@@ -270,7 +265,7 @@ class MockServer implements MockProvider {
   close(): Promise<void> {
     if (this.closing === undefined) {
       // Answers still waiting out their latency are dropped; their sockets close below.
-      for (const p of this.pending) clearTimeout(p.timer);
+      for (const timer of this.pending) clearTimeout(timer);
       this.pending.clear();
       this.inFlight = 0;
       this.closing = new Promise((resolve) => this.server.close(() => resolve()));
@@ -378,23 +373,21 @@ class MockServer implements MockProvider {
     const id = ++this.sequence;
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
-    const pending: Pending = {
-      timer: setTimeout(() => {
-        this.pending.delete(pending);
-        this.inFlight--;
-        const headers = { 'x-mock-latency-ms': latency.toFixed(3) };
-        if (fate < c.errorRate) {
-          this.reply(res, 500, problem('api_error', 'the server had an error while processing the request'), headers);
-        } else {
-          this.counts.tokens += call.promptTokens + completionTokens;
-          this.reply(res, 200, completion(id, call, completionTokens), headers);
-        }
-      }, latency),
-    };
-    this.pending.add(pending);
+    const timer = setTimeout(() => {
+      this.pending.delete(timer);
+      this.inFlight--;
+      const headers = { 'x-mock-latency-ms': latency.toFixed(3) };
+      if (fate < c.errorRate) {
+        this.reply(res, 500, problem('api_error', 'the server had an error while processing the request'), headers);
+      } else {
+        this.counts.tokens += call.promptTokens + completionTokens;
+        this.reply(res, 200, completion(id, call, completionTokens), headers);
+      }
+    }, latency);
+    this.pending.add(timer);
     res.once('close', () => {
-      if (!this.pending.delete(pending)) return;
-      clearTimeout(pending.timer);
+      if (!this.pending.delete(timer)) return;
+      clearTimeout(timer);
       this.inFlight--;
       this.counts.aborted++;
     });
