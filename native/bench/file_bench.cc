@@ -1,0 +1,192 @@
+// Small-file reads, files per second: a one-thread openat/pread/close loop (the peer),
+// a raw io_uring OPENAT -> READ -> CLOSE chain per file (queue depth 64, batches of 32),
+// and the Engine's read-file op on 1 and 2 shards in io_uring and threads modes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "engine.h"
+#include "ring.h"
+
+using namespace ringleader;
+using ringleader::bench::best_rate;
+
+namespace {
+
+constexpr std::size_t kFiles = 10'000;
+constexpr std::size_t kFileSize = 4096;
+constexpr unsigned kDepth = 64;
+constexpr unsigned kBatch = 32;
+
+std::vector<std::string> make_files(const std::string& dir) {
+  std::vector<std::string> paths;
+  std::string data(kFileSize, 'r');
+  for (std::size_t i = 0; i < kFiles; ++i) {
+    std::string p = dir + "/f" + std::to_string(i);
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+      std::perror("create");
+      std::exit(1);
+    }
+    ::close(fd);
+    paths.push_back(std::move(p));
+  }
+  return paths;
+}
+
+std::size_t sync_loop(const std::vector<std::string>& paths) {
+  static char buf[64 * 1024];
+  std::size_t ok = 0;
+  for (const std::string& p : paths) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::pread(fd, buf, sizeof buf, 0) == static_cast<ssize_t>(kFileSize)) ++ok;
+    ::close(fd);
+  }
+  return ok;
+}
+
+// One chain per file into direct-descriptor slot i % kDepth; the file is done when its
+// three CQEs are in.
+std::size_t raw_chain(Ring& ring, const std::vector<std::string>& paths) {
+  static char bufs[kDepth][64 * 1024];
+  unsigned cqes_left[kDepth] = {};
+  std::vector<unsigned> free_slots;
+  for (unsigned i = 0; i < kDepth; ++i) free_slots.push_back(i);
+  std::size_t next = 0;
+  std::size_t ok = 0;
+  std::size_t done = 0;
+  io_uring_cqe* cqes[128];
+  while (done < paths.size()) {
+    unsigned added = 0;
+    while (added < kBatch && next < paths.size() && !free_slots.empty()) {
+      const unsigned slot = free_slots.back();
+      free_slots.pop_back();
+      io_uring_sqe* open = ring.get_sqe();
+      prep_openat_direct(open, AT_FDCWD, paths[next].c_str(), O_RDONLY, 0, slot);
+      sqe_set_flags(open, IOSQE_IO_LINK);
+      sqe_set_data64(open, slot);
+      io_uring_sqe* read = ring.get_sqe();
+      prep_read(read, static_cast<int>(slot), bufs[slot], sizeof bufs[slot], 0);
+      sqe_set_flags(read, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK);
+      sqe_set_data64(read, (uint64_t{1} << 32) | slot);
+      io_uring_sqe* close = ring.get_sqe();
+      prep_close_direct(close, slot);
+      sqe_set_data64(close, slot);
+      cqes_left[slot] = 3;
+      ++next;
+      ++added;
+    }
+    if (ring.submit_and_wait(1) < 0) return 0;
+    const unsigned n = ring.peek_batch_cqe(cqes, 128);
+    for (unsigned i = 0; i < n; ++i) {
+      const auto slot = static_cast<unsigned>(cqes[i]->user_data & 0xffffffff);
+      if ((cqes[i]->user_data >> 32) == 1 && cqes[i]->res == static_cast<int>(kFileSize)) ++ok;
+      if (--cqes_left[slot] == 0) {
+        free_slots.push_back(slot);
+        ++done;
+      }
+    }
+    ring.cq_advance(n);
+  }
+  return ok;
+}
+
+std::size_t engine_reads(Engine& engine, std::vector<FileOp>& ops) {
+  std::vector<FileOp*> ptrs;
+  for (FileOp& op : ops) ptrs.push_back(&op);
+  std::size_t submitted = 0;
+  std::size_t drained = 0;
+  std::size_t ok = 0;
+  FileOp* out[256];
+  while (drained < ops.size()) {
+    if (submitted < ops.size()) {
+      const std::size_t n = ops.size() - submitted < kBatch ? ops.size() - submitted : kBatch;
+      const int r = engine.submit(ptrs.data() + submitted, n);
+      if (r > 0) submitted += static_cast<std::size_t>(r);
+    }
+    const std::size_t n = engine.drain(out, 256);
+    for (std::size_t i = 0; i < n; ++i) ok += out[i]->result == static_cast<int64_t>(kFileSize) ? 1 : 0;
+    drained += n;
+    if (n == 0 && submitted == ops.size()) engine.wait(100);
+  }
+  return ok;
+}
+
+double engine_rate(Backend backend, unsigned shards, bool direct, const std::vector<std::string>& paths) {
+  std::unique_ptr<Engine> engine;
+  EngineOptions o;
+  o.backend = backend;
+  o.shards = shards;
+  o.queue_depth = kDepth;
+  o.batch = kBatch;
+  o.capacity = 16384;
+  o.direct_descriptors = direct;
+  if (Engine::open(o, &engine) < 0) return 0;
+  std::vector<FileOp> ops(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    ops[i].kind = OpKind::kReadFile;
+    ops[i].path = paths[i];
+  }
+  return best_rate(3, [&] { return engine_reads(*engine, ops); });
+}
+
+}  // namespace
+
+int main() {
+  const char* base = std::getenv("TMPDIR");
+  std::string dir = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/ringleader-bench-XXXXXX";
+  if (mkdtemp(dir.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const std::vector<std::string> paths = make_files(dir);
+  sync_loop(paths);  // warm the page cache and dentries for every contender
+
+  std::printf("%zu files x %zu B, queue depth %u, batches of %u, best of 3 (files/s)\n", kFiles, kFileSize, kDepth,
+              kBatch);
+  const double sync = best_rate(3, [&] { return sync_loop(paths); });
+  std::printf("  sync openat/pread/close, 1 thread     %9.0f\n", sync);
+
+  Ring ring;
+  RingOptions ro;
+  ro.entries = 4 * kDepth;
+  if (ring.init(ro) == 0 && ring.register_files_sparse(kDepth) == 0) {
+    const double chain = best_rate(3, [&] { return raw_chain(ring, paths); });
+    std::printf("  raw ring OPENAT->READ->CLOSE, 1 thread %9.0f  (%.2fx sync)\n", chain, chain / sync);
+  } else {
+    std::printf("  raw ring: io_uring unavailable\n");
+  }
+  struct Row {
+    const char* name;
+    Backend backend;
+    unsigned shards;
+    bool direct;
+  };
+  const Row rows[] = {
+      {"engine io_uring, 1 shard             ", Backend::kIoUring, 1, true},
+      {"engine io_uring, 2 shards            ", Backend::kIoUring, 2, true},
+      {"engine io_uring plain fds, 1 shard   ", Backend::kIoUring, 1, false},
+      {"engine threads, 1 shard              ", Backend::kThreads, 1, true},
+      {"engine threads, 2 shards             ", Backend::kThreads, 2, true},
+  };
+  for (const Row& row : rows) {
+    const double rate = engine_rate(row.backend, row.shards, row.direct, paths);
+    if (rate == 0) {
+      std::printf("  %s unavailable\n", row.name);
+      continue;
+    }
+    std::printf("  %s %9.0f  (%.2fx sync)\n", row.name, rate, rate / sync);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return 0;
+}

@@ -1,0 +1,686 @@
+// The file operations' two executors. io_uring: read = OPENAT -> READ -> READ, the second
+// read proving EOF, then a detached CLOSE; write = OPENAT -> WRITE -> CLOSE. Later steps
+// are issued from earlier steps' completions. Threads mode runs plain syscalls.
+#include "file_ops.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "spsc_queue.h"
+
+namespace ringleader {
+namespace {
+
+// First guess for a read of unknown size; the buffer doubles when a file outgrows it.
+constexpr std::size_t kDefaultReadCapacity = 64 * 1024;
+// Tail of the first read's buffer used by the EOF-probing second read.
+constexpr std::size_t kProbeBytes = 4096;
+// One READ/WRITE moves at most this much; the kernel caps single transfers near 2 GiB.
+constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
+constexpr unsigned kStatxMask = STATX_TYPE | STATX_MODE | STATX_SIZE | STATX_MTIME;
+// Non-blocking opens keep a FIFO or device from parking a shard forever; regular files
+// ignore the flag.
+constexpr int kReadFlags = O_RDONLY | O_NONBLOCK;
+constexpr int kWriteFlags = O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK;
+constexpr mode_t kWriteMode = 0666;
+
+enum Tag : unsigned { kTagNop, kTagOpen, kTagRead, kTagProbe, kTagWrite, kTagClose, kTagStatx, kTagDetached };
+enum Stage : uint8_t { kStageOpen, kStageFirst, kStageMore, kStageWrite, kStageClose, kStageSimple };
+
+constexpr uint64_t kTagMask = 7;
+static_assert(alignof(FileOp) > kTagMask, "op addresses need three free low bits for the step tag");
+
+uint64_t op_data(FileOp* op, Tag tag) { return reinterpret_cast<uint64_t>(op) | tag; }
+
+// A detached close carries its descriptor, not an op: the op is reported before it lands.
+uint64_t detached_data(int handle, bool direct) {
+  return (static_cast<uint64_t>(handle) << 4) | (direct ? 8u : 0u) | kTagDetached;
+}
+
+bool valid_path(const std::string& path) { return path.find('\0') == std::string::npos; }
+
+void fill_stat(StatInfo* out, const struct statx& stx) {
+  out->size = stx.stx_size;
+  out->mtime_ns = static_cast<int64_t>(stx.stx_mtime.tv_sec) * 1000000000 + stx.stx_mtime.tv_nsec;
+  out->mode = stx.stx_mode;
+  out->is_file = S_ISREG(stx.stx_mode);
+  out->is_directory = S_ISDIR(stx.stx_mode);
+}
+
+// Capacity for the first read: the hint plus the probe tail, or the default.
+std::size_t first_capacity(std::size_t hint) {
+  std::size_t cap = hint != 0 && hint <= kMaxReadBytes - kProbeBytes ? hint + kProbeBytes : kDefaultReadCapacity;
+  return cap < 2 * kProbeBytes ? 2 * kProbeBytes : cap;
+}
+
+void record_error(FileOp::Progress* p, int err, const char* syscall) {
+  // A failed open cancels the rest of its chain; keep the cause, not the -ECANCELED echoes.
+  if (p->error == 0 || p->error == -ECANCELED) {
+    p->error = err;
+    p->error_syscall = syscall;
+  }
+}
+
+}  // namespace
+
+Bytes::~Bytes() { std::free(data_); }
+
+Bytes::Bytes(Bytes&& other) noexcept : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
+  other.data_ = nullptr;
+  other.size_ = other.capacity_ = 0;
+}
+
+Bytes& Bytes::operator=(Bytes&& other) noexcept {
+  if (this != &other) {
+    std::free(data_);
+    data_ = other.data_;
+    size_ = other.size_;
+    capacity_ = other.capacity_;
+    other.data_ = nullptr;
+    other.size_ = other.capacity_ = 0;
+  }
+  return *this;
+}
+
+bool Bytes::reserve(std::size_t capacity) {
+  if (capacity <= capacity_) return true;
+  void* p = std::realloc(data_, capacity);
+  if (p == nullptr) return false;
+  data_ = static_cast<uint8_t*>(p);
+  capacity_ = capacity;
+  return true;
+}
+
+void Bytes::shrink_to_fit() {
+  if (size_ == capacity_) return;
+  if (size_ == 0) {
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+    return;
+  }
+  // A failed shrink leaves the larger block, which is still correct.
+  if (void* p = std::realloc(data_, size_)) {
+    data_ = static_cast<uint8_t*>(p);
+    capacity_ = size_;
+  }
+}
+
+uint8_t* Bytes::release() {
+  uint8_t* p = data_;
+  data_ = nullptr;
+  size_ = capacity_ = 0;
+  return p;
+}
+
+// ---- threads mode ----
+
+namespace {
+
+int64_t fail_blocking(FileOp* op, int err, const char* syscall) {
+  op->syscall = syscall;
+  return op->result = -err;
+}
+
+void read_blocking(FileOp* op) {
+  const int fd = ::open(op->path.c_str(), kReadFlags | O_CLOEXEC);
+  if (fd < 0) {
+    fail_blocking(op, errno, "open");
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    fail_blocking(op, errno, "fstat");
+    ::close(fd);
+    return;
+  }
+  // A regular file's size bounds the read ("size reached"); procfs and devices report 0
+  // or nothing useful, so those read until EOF into a growing buffer.
+  const bool sized = S_ISREG(st.st_mode) && st.st_size > 0;
+  if (sized && static_cast<uint64_t>(st.st_size) > kMaxReadBytes) {
+    fail_blocking(op, EFBIG, "read");
+    ::close(fd);
+    return;
+  }
+  std::size_t cap = sized ? static_cast<std::size_t>(st.st_size) : first_capacity(op->size_hint);
+  std::size_t done = 0;
+  int err = 0;
+  if (!op->data.reserve(cap)) err = ENOMEM;
+  while (err == 0) {
+    if (done == cap) {
+      if (sized) break;
+      if (cap >= kMaxReadBytes) {
+        err = EFBIG;
+        break;
+      }
+      cap = cap > kMaxReadBytes / 2 ? kMaxReadBytes : cap * 2;
+      if (!op->data.reserve(cap)) {
+        err = ENOMEM;
+        break;
+      }
+    }
+    std::size_t want = cap - done;
+    if (want > kMaxChunk) want = kMaxChunk;
+    const ssize_t n = ::read(fd, op->data.data() + done, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+    } else if (n == 0) {
+      break;
+    } else {
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  ::close(fd);
+  if (err != 0) {
+    fail_blocking(op, err, "read");
+    return;
+  }
+  op->data.set_size(done);
+  op->data.shrink_to_fit();
+  op->result = static_cast<int64_t>(done);
+}
+
+void write_blocking(FileOp* op) {
+  const int fd = ::open(op->path.c_str(), kWriteFlags | O_CLOEXEC, kWriteMode);
+  if (fd < 0) {
+    fail_blocking(op, errno, "open");
+    return;
+  }
+  std::size_t done = 0;
+  int err = 0;
+  while (done < op->write_size) {
+    std::size_t want = op->write_size - done;
+    if (want > kMaxChunk) want = kMaxChunk;
+    const ssize_t n = ::write(fd, op->write_data + done, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) {
+      err = EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // close can report a deferred write error (NFS), so it counts when the writes did not.
+  if (::close(fd) != 0 && err == 0 && errno != EINTR) {
+    fail_blocking(op, errno, "close");
+    return;
+  }
+  if (err != 0) {
+    fail_blocking(op, err, "write");
+    return;
+  }
+  op->result = static_cast<int64_t>(done);
+}
+
+void stat_blocking(FileOp* op) {
+  struct statx stx;
+  if (::statx(AT_FDCWD, op->path.c_str(), AT_STATX_SYNC_AS_STAT, kStatxMask, &stx) != 0) {
+    fail_blocking(op, errno, "stat");
+    return;
+  }
+  fill_stat(&op->stat, stx);
+  op->result = 0;
+}
+
+}  // namespace
+
+void run_blocking(FileOp* op) {
+  op->result = 0;
+  op->syscall = nullptr;
+  if (op->kind != OpKind::kNop && !valid_path(op->path)) {
+    fail_blocking(op, EINVAL, "open");
+    return;
+  }
+  switch (op->kind) {
+    case OpKind::kNop:
+      return;
+    case OpKind::kReadFile:
+      read_blocking(op);
+      return;
+    case OpKind::kWriteFile:
+      if (op->write_data == nullptr && op->write_size != 0) {
+        fail_blocking(op, EFAULT, "write");
+        return;
+      }
+      write_blocking(op);
+      return;
+    case OpKind::kStat:
+      stat_blocking(op);
+      return;
+  }
+  fail_blocking(op, EINVAL, "open");
+}
+
+// ---- io_uring mode ----
+
+unsigned UringFileOps::ring_entries_for(unsigned max_ops) {
+  // Between two submits a shard prepares at most three SQEs per op in flight, one
+  // detached close per op it finished, and its own doorbell and cancel SQEs.
+  return static_cast<unsigned>(round_up_pow2(4 * static_cast<std::size_t>(max_ops) + 2));
+}
+
+int UringFileOps::init(Ring* ring, unsigned max_ops, bool allow_direct) {
+  if (ring == nullptr || !ring->is_open() || max_ops == 0) return -EINVAL;
+  ring_ = ring;
+  max_ops_ = max_ops;
+  // Opening straight into a slot lets READ follow OPENAT in one chain; the kernel must
+  // resolve a linked request's file at execution time (IORING_FEAT_LINKED_FILE) for the
+  // READ to see the slot the OPENAT just filled. IORING_FILE_INDEX_ALLOC is no use here:
+  // it reports the slot only in the OPENAT's CQE, too late for a linked READ, so slots
+  // come from our own free list instead.
+  const bool kernel_ok = allow_direct && (ring->features() & IORING_FEAT_LINKED_FILE) && ring->opcode_supported(IORING_OP_OPENAT) &&
+                         ring->opcode_supported(IORING_OP_CLOSE) && ring->opcode_supported(IORING_OP_READ);
+  const unsigned slots = 2 * max_ops;
+  direct_ = kernel_ok && ring->register_files_sparse(slots) == 0;
+  free_slots_.clear();
+  if (direct_) {
+    free_slots_.reserve(slots);
+    for (unsigned i = slots; i > 0; --i) free_slots_.push_back(i - 1);
+  }
+  return 0;
+}
+
+bool UringFileOps::can_start() const {
+  return ops_in_flight_ < max_ops_ && (!direct_ || !free_slots_.empty());
+}
+
+int UringFileOps::reserve(unsigned n) {
+  while (ring_->sq_space_left() < n) {
+    const int r = ring_->submit();
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+io_uring_sqe* UringFileOps::sqe(uint64_t user_data, unsigned flags) {
+  io_uring_sqe* s = ring_->get_sqe();  // reserve() made room
+  sqe_set_data64(s, user_data);
+  sqe_set_flags(s, flags);
+  ++cqes_due_;
+  return s;
+}
+
+FileOp* UringFileOps::start(FileOp* op) {
+  op->result = 0;
+  op->syscall = nullptr;
+  op->progress = FileOp::Progress{};
+  ++ops_in_flight_;
+  if (op->kind != OpKind::kNop && !valid_path(op->path)) return fail(op, -EINVAL, "open");
+  switch (op->kind) {
+    case OpKind::kReadFile:
+      return start_read(op);
+    case OpKind::kWriteFile:
+      return start_write(op);
+    case OpKind::kNop:
+    case OpKind::kStat:
+      return start_simple(op);
+  }
+  return fail(op, -EINVAL, "open");
+}
+
+void UringFileOps::prep_open(FileOp* op, int flags, mode_t mode, unsigned link) {
+  FileOp::Progress& p = op->progress;
+  io_uring_sqe* s = sqe(op_data(op, kTagOpen), link);
+  if (p.direct) {
+    // The kernel refuses O_CLOEXEC on direct descriptors; they are never in the fd table.
+    prep_openat_direct(s, AT_FDCWD, op->path.c_str(), flags, mode, static_cast<unsigned>(p.handle));
+  } else {
+    prep_openat(s, AT_FDCWD, op->path.c_str(), flags | O_CLOEXEC, mode);
+  }
+}
+
+FileOp* UringFileOps::start_read(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  const std::size_t cap = first_capacity(op->size_hint);
+  if (!op->data.reserve(cap)) return fail(op, -ENOMEM, "read");
+  p.first_len = static_cast<uint32_t>(cap - kProbeBytes);
+  const int r = reserve(3);
+  if (r < 0) return fail(op, r, "open");
+  if (direct_) {
+    p.direct = true;
+    p.handle = static_cast<int>(free_slots_.back());
+    free_slots_.pop_back();
+    prep_open(op, kReadFlags, 0, IOSQE_IO_LINK);
+    p.pending = 1;
+    return issue_reads(op);
+  }
+  prep_open(op, kReadFlags, 0, 0);
+  p.stage = kStageOpen;
+  p.pending = 1;
+  return nullptr;
+}
+
+FileOp* UringFileOps::issue_reads(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  const int r = reserve(2);
+  if (r < 0) {
+    close_detached(op);
+    return fail(op, r, "read");
+  }
+  const unsigned fixed = p.direct ? IOSQE_FIXED_FILE : 0;
+  // A short READ breaks an IO_LINK chain, and the first read is short for every file
+  // smaller than its buffer, so the probe hangs on with a hard link. Both read at the
+  // file position (offset -1): the probe starts exactly where the first read stopped.
+  // No CLOSE in the chain: plain-linked it would be cancelled by that short read, and
+  // hard-linked it would close a file that may still have bytes to read. It follows,
+  // detached, in the next submit, and the op is reported without waiting for it.
+  uint8_t* buf = op->data.data();
+  prep_read(sqe(op_data(op, kTagRead), fixed | IOSQE_IO_HARDLINK), p.handle, buf, p.first_len, ~uint64_t{0});
+  prep_read(sqe(op_data(op, kTagProbe), fixed), p.handle, buf + p.first_len, kProbeBytes, ~uint64_t{0});
+  p.stage = kStageFirst;
+  p.pending = static_cast<uint8_t>(p.pending + 2);
+  return nullptr;
+}
+
+FileOp* UringFileOps::read_next(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  std::size_t cap = op->data.capacity();
+  if (p.done == cap) {
+    if (cap >= kMaxReadBytes) {
+      close_detached(op);
+      return fail(op, -EFBIG, "read");
+    }
+    cap = cap > kMaxReadBytes / 2 ? kMaxReadBytes : cap * 2;
+    if (!op->data.reserve(cap)) {
+      close_detached(op);
+      return fail(op, -ENOMEM, "read");
+    }
+  }
+  const int r = reserve(1);
+  if (r < 0) {
+    close_detached(op);
+    return fail(op, r, "read");
+  }
+  std::size_t want = cap - p.done;
+  if (want > kMaxChunk) want = kMaxChunk;
+  p.first_res = 0;
+  prep_read(sqe(op_data(op, kTagRead), p.direct ? IOSQE_FIXED_FILE : 0), p.handle, op->data.data() + p.done,
+            static_cast<uint32_t>(want), ~uint64_t{0});
+  p.stage = kStageMore;
+  p.pending = 1;
+  return nullptr;
+}
+
+FileOp* UringFileOps::advance_read(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  if (p.stage == kStageOpen) {
+    if (p.error != 0) return fail(op, p.error, p.error_syscall);
+    if (stopping_) {
+      close_detached(op);
+      return fail(op, -ECANCELED, "read");
+    }
+    return issue_reads(op);
+  }
+  if (p.error != 0) {
+    if (p.opened) close_detached(op);
+    return fail(op, p.error, p.error_syscall);
+  }
+  bool eof;
+  if (p.stage == kStageFirst) {
+    const auto n1 = static_cast<std::size_t>(p.first_res);
+    const auto n2 = static_cast<std::size_t>(p.second_res);
+    // A first read that stopped short left a gap before the probe's bytes.
+    if (n2 != 0 && n1 < p.first_len) std::memmove(op->data.data() + n1, op->data.data() + p.first_len, n2);
+    p.done = n1 + n2;
+    eof = n2 == 0;
+  } else {
+    p.done += static_cast<std::size_t>(p.first_res);
+    eof = p.first_res == 0;
+  }
+  if (eof) {
+    close_detached(op);
+    op->data.set_size(p.done);
+    op->data.shrink_to_fit();
+    return finish(op, static_cast<int64_t>(p.done));
+  }
+  if (stopping_) {
+    close_detached(op);
+    return fail(op, -ECANCELED, "read");
+  }
+  return read_next(op);
+}
+
+FileOp* UringFileOps::start_write(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  if (op->write_data == nullptr && op->write_size != 0) return fail(op, -EFAULT, "write");
+  const int r = reserve(3);
+  if (r < 0) return fail(op, r, "open");
+  if (direct_) {
+    p.direct = true;
+    p.handle = static_cast<int>(free_slots_.back());
+    free_slots_.pop_back();
+    prep_open(op, kWriteFlags, kWriteMode, IOSQE_IO_LINK);
+    p.pending = 1;
+    return issue_write(op);
+  }
+  prep_open(op, kWriteFlags, kWriteMode, 0);
+  p.stage = kStageOpen;
+  p.pending = 1;
+  return nullptr;
+}
+
+FileOp* UringFileOps::issue_write(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  const int r = reserve(2);
+  if (r < 0) {
+    close_detached(op);
+    return fail(op, r, "write");
+  }
+  std::size_t want = op->write_size - p.done;
+  const bool last = want <= kMaxChunk;
+  if (!last) want = kMaxChunk;
+  p.first_res = 0;
+  p.first_len = static_cast<uint32_t>(want);
+  // The close rides on a plain link: it runs only if the write was complete, and a short
+  // write cancels it so the remainder can still be written to the open file.
+  prep_write(sqe(op_data(op, kTagWrite), (p.direct ? IOSQE_FIXED_FILE : 0) | (last ? IOSQE_IO_LINK : 0)), p.handle,
+             op->write_data + p.done, static_cast<uint32_t>(want), ~uint64_t{0});
+  p.pending = static_cast<uint8_t>(p.pending + 1);
+  if (last) {
+    io_uring_sqe* s = sqe(op_data(op, kTagClose), 0);
+    if (p.direct) {
+      prep_close_direct(s, static_cast<unsigned>(p.handle));
+    } else {
+      prep_close(s, p.handle);
+    }
+    p.pending = static_cast<uint8_t>(p.pending + 1);
+  }
+  p.stage = kStageWrite;
+  return nullptr;
+}
+
+FileOp* UringFileOps::issue_close(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  const int r = reserve(1);
+  if (r < 0) {
+    close_detached(op);
+    return fail(op, r, "close");
+  }
+  io_uring_sqe* s = sqe(op_data(op, kTagClose), 0);
+  if (p.direct) {
+    prep_close_direct(s, static_cast<unsigned>(p.handle));
+  } else {
+    prep_close(s, p.handle);
+  }
+  p.stage = kStageClose;
+  p.pending = 1;
+  return nullptr;
+}
+
+FileOp* UringFileOps::advance_write(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  if (p.stage == kStageOpen) {
+    if (p.error != 0) return fail(op, p.error, p.error_syscall);
+    if (stopping_) {
+      close_detached(op);
+      return fail(op, -ECANCELED, "write");
+    }
+    return issue_write(op);
+  }
+  if (p.error != 0) {
+    if (p.opened && !p.closed) close_detached(op);
+    return fail(op, p.error, p.error_syscall);
+  }
+  if (p.stage == kStageWrite) {
+    if (p.first_res == 0 && p.first_len != 0) {
+      if (!p.closed) close_detached(op);
+      return fail(op, -EIO, "write");
+    }
+    p.done += static_cast<std::size_t>(p.first_res);
+  }
+  if (p.closed) return finish(op, static_cast<int64_t>(p.done));
+  if (p.done < op->write_size) {
+    if (stopping_) {
+      close_detached(op);
+      return fail(op, -ECANCELED, "write");
+    }
+    return issue_write(op);
+  }
+  // Everything is written but the close did not run (cancelled); closing again is safe
+  // because a cancelled close never released the descriptor.
+  return issue_close(op);
+}
+
+FileOp* UringFileOps::start_simple(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  const int r = reserve(1);
+  if (r < 0) return fail(op, r, op->kind == OpKind::kStat ? "stat" : nullptr);
+  if (op->kind == OpKind::kStat) {
+    prep_statx(sqe(op_data(op, kTagStatx), 0), AT_FDCWD, op->path.c_str(), AT_STATX_SYNC_AS_STAT, kStatxMask, &p.stx);
+  } else {
+    prep_nop(sqe(op_data(op, kTagNop), 0));
+  }
+  p.stage = kStageSimple;
+  p.pending = 1;
+  return nullptr;
+}
+
+FileOp* UringFileOps::advance_simple(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  if (p.error != 0) return fail(op, p.error, p.error_syscall);
+  if (op->kind == OpKind::kStat) fill_stat(&op->stat, p.stx);
+  return finish(op, 0);
+}
+
+FileOp* UringFileOps::complete(uint64_t user_data, int32_t res) {
+  --cqes_due_;
+  const auto tag = static_cast<Tag>(user_data & kTagMask);
+  if (tag == kTagDetached) {
+    const int handle = static_cast<int>(user_data >> 4);
+    const bool direct = (user_data & 8) != 0;
+    if (res == -ECANCELED) {
+      // Cancelled closes (shutdown's cancel-all) still hold the descriptor.
+      close_handle(handle, direct);
+    } else if (direct) {
+      free_slots_.push_back(static_cast<unsigned>(handle));
+    }
+    return nullptr;
+  }
+  FileOp* op = reinterpret_cast<FileOp*>(user_data & ~kTagMask);
+  FileOp::Progress& p = op->progress;
+  switch (tag) {
+    case kTagOpen:
+      if (res < 0) {
+        p.error = res;  // the chain's cause outranks the cancellations it triggered
+        p.error_syscall = "open";
+      } else {
+        p.opened = true;
+        if (!p.direct) p.handle = res;
+      }
+      break;
+    case kTagRead:
+      if (res < 0) record_error(&p, res, "read");
+      else p.first_res = res;
+      break;
+    case kTagProbe:
+      if (res < 0) record_error(&p, res, "read");
+      else p.second_res = res;
+      break;
+    case kTagWrite:
+      if (res < 0) record_error(&p, res, "write");
+      else p.first_res = res;
+      break;
+    case kTagClose:
+      // -ECANCELED: the linked write was short or failed, or shutdown cancelled it; the
+      // descriptor is still open. Any other result released it, error or not.
+      if (res != -ECANCELED) {
+        p.closed = true;
+        if (res < 0) record_error(&p, res, "close");
+      }
+      break;
+    case kTagStatx:
+      if (res < 0) record_error(&p, res, "stat");
+      break;
+    case kTagNop:
+    case kTagDetached:  // handled above; listed so the switch stays exhaustive
+      break;
+  }
+  if (p.pending == 0 || --p.pending != 0) return nullptr;
+  switch (op->kind) {
+    case OpKind::kReadFile:
+      return advance_read(op);
+    case OpKind::kWriteFile:
+      return advance_write(op);
+    case OpKind::kNop:
+    case OpKind::kStat:
+      return advance_simple(op);
+  }
+  return fail(op, -EINVAL, "open");
+}
+
+void UringFileOps::close_detached(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  if (!p.opened || p.closed || p.handle < 0) return;
+  close_handle(p.handle, p.direct);
+  p.closed = true;
+  p.handle = -1;  // the slot now belongs to the detached close
+}
+
+void UringFileOps::close_handle(int handle, bool direct) {
+  if (reserve(1) == 0) {
+    io_uring_sqe* s = sqe(detached_data(handle, direct), 0);
+    if (direct) {
+      prep_close_direct(s, static_cast<unsigned>(handle));
+    } else {
+      prep_close(s, handle);
+    }
+    return;
+  }
+  // The ring refused to take SQEs; close synchronously rather than leak.
+  if (direct) {
+    int none = -1;
+    io_uring_files_update update{static_cast<uint32_t>(handle), 0, reinterpret_cast<uint64_t>(&none)};
+    sys_io_uring_register(ring_->fd(), IORING_REGISTER_FILES_UPDATE, &update, 1);
+    free_slots_.push_back(static_cast<unsigned>(handle));
+  } else {
+    ::close(handle);
+  }
+}
+
+FileOp* UringFileOps::fail(FileOp* op, int err, const char* syscall) {
+  op->syscall = syscall;
+  return finish(op, err);
+}
+
+FileOp* UringFileOps::finish(FileOp* op, int64_t result) {
+  FileOp::Progress& p = op->progress;
+  // A slot returns to the pool once nothing can still reach it: never opened, or closed
+  // by this op's own CLOSE. Detached closes return theirs when they land.
+  if (p.direct && p.handle >= 0) free_slots_.push_back(static_cast<unsigned>(p.handle));
+  p.handle = -1;
+  if (result < 0 && op->kind == OpKind::kReadFile) op->data.set_size(0);
+  op->result = result;
+  --ops_in_flight_;
+  return op;
+}
+
+}  // namespace ringleader
