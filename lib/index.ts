@@ -7,7 +7,7 @@ export { Semaphore } from './scheduler/semaphore.js';
 export type { Permit, SemaphoreOptions, AcquireOptions, UseOptions } from './scheduler/semaphore.js';
 export { Scheduler } from './scheduler/scheduler.js';
 export type {
-  SchedulerOptions, SchedulerRetryOptions, RunOptions, TaskContext, Task, MapOptions, Settled, SchedulerStats, OnFull,
+  SchedulerOptions, SchedulerRetryOptions, ChildOptions, RunOptions, TaskContext, Task, MapOptions, Settled, SchedulerStats, OnFull,
 } from './scheduler/scheduler.js';
 export type { Gate, GateRequest, GateStore, GateTicket, GlobalOptions } from './scheduler/gate.js';
 export { limit } from './scheduler/limit.js';

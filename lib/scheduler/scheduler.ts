@@ -75,6 +75,21 @@ export interface TaskContext {
   reportTokens(actual: number): void;
   /** Fencing token of this attempt's global lease (schedulers with a `store`). */
   readonly fence: number | undefined;
+  /**
+   * Gives this task's slot (and its ancestors' slots) back while it waits for `work`, then
+   * takes them again before returning: a task that awaits tasks of its own scheduler or a
+   * child scheduler this way cannot deadlock it.
+   */
+  yield<T>(work: PromiseLike<T> | T): Promise<T>;
+}
+
+export interface ChildOptions {
+  /** The child's own limit; its tasks also count against every ancestor's. Default Infinity. */
+  concurrency?: number;
+  /** Default: the parent's. */
+  maxQueued?: number;
+  /** Key the child's tasks carry in the parent, so the parent's `perKey` bounds the whole child. */
+  key?: string;
 }
 
 export type Task<T> = (ctx: TaskContext) => T | PromiseLike<T>;
@@ -162,6 +177,13 @@ interface Waiter {
   reject: (reason: unknown) => void;
 }
 
+interface Resumer {
+  next: Resumer | undefined;
+  prev: Resumer | undefined;
+  ctx: Context;
+  resolve: () => void;
+}
+
 let captured: (value: unknown) => void;
 function capture(resolve: (value: unknown) => void): void {
   captured = resolve;
@@ -173,9 +195,24 @@ class Context implements TaskContext {
   aborted = false;
   done = false;
   ticket: GateTicket | undefined = undefined;
+  slotHeld = true;
+  /** The attempt's context in the parent scheduler, for tasks of a child scheduler. */
+  parent: Context | undefined = undefined;
 
   constructor(private readonly owner: Scheduler, readonly attempt: number, readonly key: string | undefined,
-    private readonly charge: RateCharge | undefined) {}
+    private readonly charge: RateCharge | undefined, readonly taken: number) {}
+
+  async yield<T>(work: PromiseLike<T> | T): Promise<T> {
+    const chain: Context[] = [];
+    for (let c: Context | undefined = this; c !== undefined; c = c.parent) if (c.slotHeld && !c.done) chain.push(c);
+    for (const c of chain) c.owner._releaseSlot(c);
+    try {
+      return await work;
+    } finally {
+      // Child first, then ancestors: the order in which the task took them at its start.
+      for (const c of chain) await c.owner._reclaimSlot(c);
+    }
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -219,7 +256,14 @@ async function invoke(s: Scheduler, node: Node, ctx: Context, breaker: CircuitBr
     if (gate !== undefined) {
       ctx.ticket = await gate.enter({ key: ctx.key, tokens: node.x!.tokens, signal: ctx.signal });
     }
-    value = await (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx)));
+    const call = (): unknown => (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx)));
+    const parent = s._parent();
+    value = await (parent === undefined ? call() : parent.run((pctx) => {
+      ctx.parent = pctx as Context;
+      // The parent closing without draining stops the child's work too.
+      pctx.signal.addEventListener('abort', () => ctx.abort(pctx.signal.reason), { once: true });
+      return call();
+    }, s._parentOptions(ctx, node)));
   } catch (err) {
     ok = false;
     value = err;
@@ -244,6 +288,9 @@ export class Scheduler extends EventEmitter {
   private readonly breaker: CircuitBreaker | undefined;
   private readonly keyBreakers = new Map<string, CircuitBreaker>();
   private readonly gate: Gate | undefined;
+  private parentScheduler: Scheduler | undefined;
+  private parentKey: string | undefined;
+  private readonly resumers = new List<Resumer>();
   // True when no option forces per-task bookkeeping: plain run() calls take the fast path.
   private readonly plain: boolean;
   // Failures classified 'wait' pause a lane only for schedulers that opted into resilience.
@@ -434,6 +481,63 @@ export class Scheduler extends EventEmitter {
     };
   }
 
+  /**
+   * A scheduler whose tasks count against its own limits and every ancestor's: two nested
+   * fan-outs of 3 under a parent of 4 never run more than 4 at once.
+   */
+  child(options?: ChildOptions): Scheduler {
+    checkObject('options', options);
+    const key = options?.key;
+    if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
+    const c = new Scheduler({ concurrency: options?.concurrency ?? Infinity, maxQueued: options?.maxQueued ?? this.maxQueued });
+    c.parentScheduler = this;
+    c.parentKey = key;
+    return c;
+  }
+
+  /** @internal */
+  _parent(): Scheduler | undefined {
+    return this.parentScheduler;
+  }
+
+  /** @internal Options a child's attempt runs with in its parent. */
+  _parentOptions(ctx: Context, node: Node): RunOptions {
+    return { key: this.parentKey, signal: ctx.signal, weight: Math.min(node.x?.weight ?? 1, this.parentScheduler!.limit) };
+  }
+
+  /** @internal A yielding task gives its slot back. */
+  _releaseSlot(ctx: Context): void {
+    ctx.slotHeld = false;
+    this.active -= ctx.taken;
+    this.drain();
+  }
+
+  /** @internal A yielding task takes its slot again, ahead of tasks that never started. */
+  _reclaimSlot(ctx: Context): Promise<void> | undefined {
+    if (this.resumers.size === 0 && (this.active + ctx.taken <= this.limit || ctx.done)) {
+      this.takeBack(ctx);
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.resumers.push({ next: undefined, prev: undefined, ctx, resolve }));
+  }
+
+  private takeBack(ctx: Context): void {
+    // A task that finished while yielded has nothing to take back.
+    if (ctx.done) return;
+    ctx.slotHeld = true;
+    this.active += ctx.taken;
+  }
+
+  // Resuming tasks were running already: they go before the queue, pause or no pause.
+  private resume_(): void {
+    for (let r = this.resumers.head; r !== undefined; r = this.resumers.head) {
+      if (!r.ctx.done && this.active + r.ctx.taken > this.limit) break;
+      this.resumers.shift();
+      this.takeBack(r.ctx);
+      r.resolve();
+    }
+  }
+
   // ---- admission -------------------------------------------------------------------
 
   private submit(fn: Task<unknown>, options: RunOptions | undefined, waitForRoom: boolean): Promise<unknown> {
@@ -616,14 +720,14 @@ export class Scheduler extends EventEmitter {
     this.runningCount++;
     const x = node.x;
     if (x === undefined) {
-      invoke(this, node, new Context(this, 1, undefined, undefined), undefined, undefined);
+      invoke(this, node, new Context(this, 1, undefined, undefined, 1), undefined, undefined);
       return;
     }
     if (x.key !== undefined && x.where === Where.None) this.laneFor(x.key).active++;
     x.where = Where.None;
     x.taken = taken;
     x.attempt++;
-    const ctx = new Context(this, x.attempt, x.key, this.pendingCharge);
+    const ctx = new Context(this, x.attempt, x.key, this.pendingCharge, taken);
     this.pendingCharge = undefined;
     x.ctx = ctx;
     x.retry?.budget?.recordAttempt();
@@ -639,11 +743,10 @@ export class Scheduler extends EventEmitter {
     if (ctx.controller !== undefined) this.watched.delete(ctx);
     this.runningCount--;
     const x = node.x;
+    if (ctx.slotHeld) this.active -= ctx.taken;
     if (x === undefined) {
-      this.active--;
       this.record(node, ok, value);
     } else {
-      this.active -= x.taken;
       if (x.timer !== undefined) clearTimeout(x.timer);
       x.timer = undefined;
       if (x.attemptTimedOut) {
@@ -683,6 +786,7 @@ export class Scheduler extends EventEmitter {
   }
 
   private drain(): void {
+    this.resume_();
     if (this.paused || this.draining) return;
     this.draining = true;
     try {
