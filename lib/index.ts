@@ -10,6 +10,7 @@ export type {
   SchedulerOptions, SchedulerRetryOptions, ChildOptions, RunOptions, TaskContext, Task, MapOptions, Settled, SchedulerStats, OnFull,
 } from './scheduler/scheduler.js';
 export type { Gate, GateRequest, GateStore, GateTicket, GlobalOptions } from './scheduler/gate.js';
+export type { AdaptiveConcurrency } from './scheduler/adaptive.js';
 export { limit } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
 export {

@@ -11,6 +11,7 @@ import { RateLimiter, type RateCharge, type RateOptions } from '../resilience/ra
 import { backoffDelay, normalizeRetryOptions, type NormalizedRetryOptions, type RetryOptions } from '../resilience/retry.js';
 import { retryAfterMs } from '../resilience/retry-after.js';
 import { RetryBudget, type RetryBudgetOptions } from '../resilience/retry-budget.js';
+import { AdaptiveLimit, type AdaptiveConcurrency, type Outcome } from './adaptive.js';
 import { captureContext, type Runner } from './context.js';
 import type { Gate, GateStore, GateTicket, GlobalOptions } from './gate.js';
 import { List } from './list.js';
@@ -26,8 +27,12 @@ export interface SchedulerRetryOptions extends Omit<RetryOptions, 'signal' | 'bu
 }
 
 export interface SchedulerOptions {
-  /** Slots for running tasks (a task takes `weight` slots). Integer >= 1 or Infinity; settable later. */
-  concurrency: number;
+  /**
+   * Slots for running tasks (a task takes `weight` slots): an integer >= 1 or Infinity,
+   * settable later; or `{ min, max, initial, adapt: 'aimd' | 'gradient' }` to find the limit
+   * from the service's latency and refusals (`stats().limit` shows the current value).
+   */
+  concurrency: number | AdaptiveConcurrency;
   /** Admitted tasks waiting to start. Default 100_000. */
   maxQueued?: number;
   /** What `run()` does when `maxQueued` tasks already wait. Default 'reject'. */
@@ -121,6 +126,8 @@ export interface SchedulerStats {
   /** Removed from the queue by their signal, `clear()` or `close({ drain: false })` before starting. */
   cancelled: number;
   concurrency: number;
+  /** The limit in force now: `concurrency`, or what adaptive concurrency settled on. */
+  limit: number;
 }
 
 const enum Where { None, Ready, Parked, Waiting, Sleeping }
@@ -196,6 +203,7 @@ class Context implements TaskContext {
   done = false;
   ticket: GateTicket | undefined = undefined;
   slotHeld = true;
+  startedAt = 0;
   /** The attempt's context in the parent scheduler, for tasks of a child scheduler. */
   parent: Context | undefined = undefined;
 
@@ -288,6 +296,7 @@ export class Scheduler extends EventEmitter {
   private readonly breaker: CircuitBreaker | undefined;
   private readonly keyBreakers = new Map<string, CircuitBreaker>();
   private readonly gate: Gate | undefined;
+  private readonly adaptive: AdaptiveLimit | undefined;
   private parentScheduler: Scheduler | undefined;
   private parentKey: string | undefined;
   private readonly resumers = new List<Resumer>();
@@ -333,7 +342,12 @@ export class Scheduler extends EventEmitter {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`Scheduler options must be an object, got ${describe(options)}`);
     }
-    this.limit = checkInteger('concurrency', options.concurrency, 1, true);
+    if (typeof options.concurrency === 'object' && options.concurrency !== null) {
+      this.adaptive = new AdaptiveLimit(options.concurrency, now);
+      this.limit = this.adaptive.limit;
+    } else {
+      this.limit = checkInteger('concurrency', options.concurrency, 1, true);
+    }
     this.maxQueued = checkInteger('maxQueued', options.maxQueued ?? 100_000, 0);
     const onFull = options.onFull ?? 'reject';
     if (!ON_FULL.includes(onFull)) {
@@ -364,7 +378,7 @@ export class Scheduler extends EventEmitter {
       this.gate = options.store.gate(options.global ?? {});
     }
     this.plain = this.defaultTimeout === Infinity && this.retryPolicy === undefined && this.limiter === undefined &&
-      this.breaker === undefined && this.gate === undefined;
+      this.breaker === undefined && this.gate === undefined && this.adaptive === undefined;
     this.pausesOnWait = this.retryPolicy !== undefined || this.limiter !== undefined;
   }
 
@@ -373,7 +387,13 @@ export class Scheduler extends EventEmitter {
   }
 
   set concurrency(value: number) {
-    this.limit = checkInteger('concurrency', value, 1, true);
+    checkInteger('concurrency', value, 1, true);
+    if (this.adaptive !== undefined) {
+      // An adaptive limit restarts from the value given, within its bounds.
+      this.limit = this.adaptive.reset(value);
+    } else {
+      this.limit = value;
+    }
     this.drain();
   }
 
@@ -478,6 +498,7 @@ export class Scheduler extends EventEmitter {
       timedOut: this.timedOut,
       cancelled: this.cancelled,
       concurrency: this.limit,
+      limit: this.limit,
     };
   }
 
@@ -594,7 +615,8 @@ export class Scheduler extends EventEmitter {
       throw new TypeError(`priority must be a finite number, got ${describe(priority)}`);
     }
     const weight = checkInteger('weight', options?.weight ?? 1, 1);
-    if (weight > this.limit) throw new RangeError(`weight ${weight} exceeds concurrency ${this.limit}`);
+    const most = this.adaptive?.max ?? this.limit;
+    if (weight > most) throw new RangeError(`weight ${weight} exceeds concurrency ${most}`);
     const signal = checkSignal('signal', options?.signal);
     const timeout = options?.timeout === undefined ? this.defaultTimeout : checkDuration('timeout', options.timeout, true);
     const tokens = options?.tokens ?? 0;
@@ -728,6 +750,7 @@ export class Scheduler extends EventEmitter {
     x.taken = taken;
     x.attempt++;
     const ctx = new Context(this, x.attempt, x.key, this.pendingCharge, taken);
+    if (this.adaptive !== undefined) ctx.startedAt = now();
     this.pendingCharge = undefined;
     x.ctx = ctx;
     x.retry?.budget?.recordAttempt();
@@ -758,6 +781,7 @@ export class Scheduler extends EventEmitter {
         const ms = retryAfterMs(value);
         if (ms !== undefined && ms > 0) this.pauseLane(x.key, ms);
       }
+      if (this.adaptive !== undefined) this.adapt(ctx, ok, value);
       const delay = ok || x.settled ? -1 : this.retryDelay(x, value);
       if (delay >= 0) {
         this.sleep(node, delay);
@@ -895,6 +919,15 @@ export class Scheduler extends EventEmitter {
   }
 
   // ---- retries, pauses, rate ---------------------------------------------------------
+
+  private adapt(ctx: Context, ok: boolean, value: unknown): void {
+    let outcome: Outcome = 'ok';
+    if (!ok) {
+      const kind = classify(value);
+      outcome = kind === 'cap' || kind === 'wait' || value instanceof TimeoutError ? 'overload' : 'neutral';
+    }
+    this.limit = this.adaptive!.sample(now() - ctx.startedAt, outcome, this.runningCount + 1);
+  }
 
   /** ms to sleep before the next attempt, or -1 when the failure is final. */
   private retryDelay(x: Ext, err: unknown): number {
