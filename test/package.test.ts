@@ -1,5 +1,8 @@
 // The package as a user loads it: from dist/, by its name, through import and require.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -46,8 +49,11 @@ describe('package entry points', () => {
     expect(status).toBe(2);
   });
 
-  it('the demo runs the scheduler and reports zero refusals for ringleader', () => {
-    const { stdout } = node(['dist/cli/main.js', 'demo', '--agents', '20', '--fanout', '3', '--concurrency', '4']);
-    expect(stdout).toMatch(/ringleader finished 20\/20 agents with 0 refusals/);
+  it('the demo runs the scheduler and completes every agent on ringleader', () => {
+    const report = join(mkdtempSync(join(tmpdir(), 'ringleader-')), 'report.html');
+    const { stdout } = node(['dist/cli/main.js', 'demo', '--agents', '5', '--fanout', '2', '--duration-scale', '0.01',
+      '--strategies', 'ringleader-js', '--json', '--report', report]);
+    const result = JSON.parse(stdout) as { strategies: Array<{ strategy: string; completed: number; failed: number }> };
+    expect(result.strategies[0]).toMatchObject({ strategy: 'ringleader-js', completed: 5, failed: 0 });
   });
 });

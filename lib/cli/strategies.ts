@@ -1,0 +1,59 @@
+// The strategies the demo compares, by name: how each is described, whether it can run in
+// this install, and how a child process builds its Executor. Each lives in its own module.
+
+import type { ProviderLimits, RunConfig, StrategyName } from './demo-types.js';
+import type { ChatClient } from './llm-client.js';
+import type { Executor } from './workload.js';
+import { naiveStrategy } from './strategy-naive.js';
+import { pLimitStrategy, P_LIMIT_RETRIES } from './strategy-p-limit.js';
+import { ringleaderStrategy, RINGLEADER_PER_AGENT, RINGLEADER_RETRIES } from './strategy-ringleader.js';
+
+export interface StrategyContext {
+  chat: ChatClient;
+  readFile: (path: string, signal?: AbortSignal) => Promise<Buffer>;
+  /** Aborts at the run's deadline. */
+  signal: AbortSignal;
+  config: RunConfig;
+}
+
+export interface Strategy {
+  executor: Executor;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  describe(limits: ProviderLimits): string;
+  /** Why it cannot run in this install, or undefined. */
+  unavailable(): string | undefined;
+  create(ctx: StrategyContext): Promise<Strategy>;
+}
+
+export const STRATEGIES: Record<StrategyName, Entry> = {
+  'naive': {
+    describe: () => 'Promise.all, no limit, no retries',
+    unavailable: () => undefined,
+    create: async (ctx) => naiveStrategy(ctx),
+  },
+  'p-limit': {
+    describe: (limits) => `p-limit(${limits.concurrency}) around a hand-rolled retry: ${P_LIMIT_RETRIES} retries, ` +
+      'exponential backoff, Retry-After ignored',
+    unavailable: () => resolvable('p-limit') ? undefined
+      : 'the p-limit package is not installed (a devDependency: `npm install` in the repository adds it)',
+    create: (ctx) => pLimitStrategy(ctx),
+  },
+  'ringleader-js': {
+    describe: (limits) => `Scheduler: ${limits.concurrency} at once, RPM and TPM windows, ${RINGLEADER_RETRIES} retries ` +
+      `honouring Retry-After, ${RINGLEADER_PER_AGENT} per agent, synthesize first; file reads on the js backend`,
+    unavailable: () => undefined,
+    create: async (ctx) => ringleaderStrategy(ctx),
+  },
+};
+
+function resolvable(specifier: string): boolean {
+  try {
+    import.meta.resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
