@@ -28,15 +28,33 @@ type SyncCommand = Record<typeof COMMAND, (...args: Array<string | number>) => P
 
 /**
  * Shared limits on Redis (an ioredis client). Pass it as a Scheduler's `store` with
- * `global` limits. Emits 'error' (a StoreUnavailableError) when Redis becomes unreachable,
- * only if someone listens. The client stays the caller's: `close()` does not quit it.
+ * `global` limits; every process using the same Redis and `prefix` shares one budget, so
+ * give each budget its own prefix (stores may share a client).
+ *
+ * - Concurrency and perKey slots are leases of `leaseMs`, renewed while attempts run; a
+ *   crashed process's slots come back within one lease. Each admission takes a fence from
+ *   a counter seeded from Redis's clock, so fences keep rising even after a restart that
+ *   lost the counter. Gates refused a slot queue in Redis by waiting time, so a busy
+ *   process cannot keep re-taking the slots it frees while others wait.
+ * - Rate windows are exact sliding logs on Redis's clock: at most `limit` admissions (or
+ *   tokens) in any `interval`, with no extra burst; all of it may come at once unless
+ *   `burst` is below `limit`, which also spreads admissions (GCRA). A window is shared by
+ *   the gates with the same interval and cost.
+ * - Unreachable Redis: attempts wait (StoreUnavailableError at their timeout) unless
+ *   `failOpen`; the store emits 'error' (a StoreUnavailableError) once per outage, only if
+ *   someone listens. It listens for the client's 'error' events itself, so an outage is
+ *   never an unhandled error. A `lazyConnect` client is connected on first use.
+ *
+ * The client stays the caller's: `close()` does not quit it.
  */
-export class RedisStore extends EventEmitter implements GateStore, GateHost {
+export class RedisStore extends EventEmitter implements GateStore {
+  /** Lease TTL in ms. */
   readonly leaseMs: number;
+  /** Renewal period of held leases in ms. */
   readonly renewEveryMs: number;
-  readonly channel: string;
-  readonly baseKeys: readonly string[];
-  readonly keyPrefix: string;
+
+  // What gates see of the store; kept off the public surface.
+  private readonly host: GateHost;
 
   private readonly gates = new Set<RedisGate>();
   private readonly listening = new Set<RedisGate>();
@@ -76,10 +94,29 @@ export class RedisStore extends EventEmitter implements GateStore, GateHost {
       throw new RangeError(`renewEveryMs (${this.renewEveryMs}) must be below leaseMs (${this.leaseMs}), or leases lapse while held`);
     }
     // A hash tag keeps every key of one prefix in one slot, as a script's keys must be.
-    this.keyPrefix = `{${prefix}}:`;
-    this.baseKeys = ['holders', 'fence', 'waiting', 'waiting:alive'].map((name) => this.keyPrefix + name);
-    // Channels are not prefixed by the client's keyPrefix; keys are. Both go in the name.
-    this.channel = `${redis.options.keyPrefix ?? ''}${this.keyPrefix}released`;
+    const keyPrefix = `{${prefix}}:`;
+    this.host = {
+      leaseMs: this.leaseMs,
+      renewEveryMs: this.renewEveryMs,
+      keyPrefix,
+      baseKeys: ['holders', 'fence', 'waiting', 'waiting:alive'].map((name) => keyPrefix + name),
+      // Channels are not prefixed by the client's keyPrefix; keys are. Both go in the name.
+      channel: `${redis.options.keyPrefix ?? ''}${keyPrefix}released`,
+      ready: () => this.ready(),
+      outage: () => this.outage(),
+      sync: (keys, args) => (this.redis as unknown as SyncCommand)[COMMAND](keys.length, ...keys, ...args),
+      callFailed: (err) => this.callFailed(err),
+      callSucceeded: () => {
+        this.callFailure = undefined;
+        this.isDown = false;
+      },
+      listen: (gate) => this.listen(gate),
+      unlisten: (gate) => this.unlisten(gate),
+      forget: (gate) => {
+        this.gates.delete(gate);
+        this.unlisten(gate);
+      },
+    };
     if (typeof client[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: SYNC_SCRIPT });
     redis.on('error', this.onClientError);
     redis.on('ready', this.onClientReady);
@@ -90,7 +127,7 @@ export class RedisStore extends EventEmitter implements GateStore, GateHost {
   gate(options: GlobalOptions): Gate {
     if (this.closed) throw new ClosedError('store is closed');
     validateGlobal(options);
-    const gate = new RedisGate(this, options);
+    const gate = new RedisGate(this.host, options);
     this.gates.add(gate);
     return gate;
   }
@@ -106,40 +143,25 @@ export class RedisStore extends EventEmitter implements GateStore, GateHost {
     this.redis.off('error', this.onClientError);
   }
 
-  /** @internal */
-  ready(): boolean {
+  private ready(): boolean {
     if (this.redis.status === 'wait') this.redis.connect().catch(() => this.markDown(this.lastError));
     return this.redis.status === 'ready';
   }
 
-  /** @internal */
-  outage(): Error | undefined {
+  private outage(): Error | undefined {
     if (this.redis.status !== 'ready' && this.redis.status !== 'wait') {
       return new StoreUnavailableError(`redis connection is ${this.redis.status}`, { cause: this.lastError });
     }
     return this.callFailure;
   }
 
-  /** @internal */
-  sync(keys: string[], args: Array<string | number>): Promise<number[]> {
-    return (this.redis as unknown as SyncCommand)[COMMAND](keys.length, ...keys, ...args);
-  }
-
-  /** @internal */
-  callFailed(err: unknown): void {
+  private callFailed(err: unknown): void {
     const cause = err instanceof Error ? err : new Error(String(err));
     this.callFailure = new StoreUnavailableError(`redis call failed: ${cause.message}`, { cause });
     this.markDown(cause);
   }
 
-  /** @internal */
-  callSucceeded(): void {
-    this.callFailure = undefined;
-    this.isDown = false;
-  }
-
-  /** @internal */
-  listen(gate: RedisGate): void {
+  private listen(gate: RedisGate): void {
     if (this.closed) return;
     this.listening.add(gate);
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
@@ -147,20 +169,13 @@ export class RedisStore extends EventEmitter implements GateStore, GateHost {
     if (this.subscriber === undefined) this.openSubscriber();
   }
 
-  /** @internal */
-  unlisten(gate: RedisGate): void {
+  private unlisten(gate: RedisGate): void {
     if (!this.listening.delete(gate) || this.listening.size > 0 || this.subscriber === undefined) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
       this.closeSubscriber();
     }, SUBSCRIBER_LINGER_MS);
     this.lingerTimer.unref();
-  }
-
-  /** @internal */
-  forget(gate: RedisGate): void {
-    this.gates.delete(gate);
-    this.unlisten(gate);
   }
 
   private openSubscriber(): void {
@@ -174,7 +189,7 @@ export class RedisStore extends EventEmitter implements GateStore, GateHost {
     sub.on('ready', () => {
       for (const gate of this.listening) gate.onRelease();
     });
-    sub.subscribe(this.channel).catch(() => {});
+    sub.subscribe(this.host.channel).catch(() => {});
     this.subscriber = sub;
   }
 
