@@ -182,7 +182,7 @@ void read_blocking(FileOp* op) {
     return;
   }
   op->data.set_size(done);
-  op->data.shrink_to_fit();
+  if (!op->keep_buffer) op->data.shrink_to_fit();
   op->result = static_cast<int64_t>(done);
 }
 
@@ -439,7 +439,7 @@ FileOp* UringFileOps::advance_read(FileOp* op) {
   if (eof) {
     close_detached(op);
     op->data.set_size(p.done);
-    op->data.shrink_to_fit();
+    if (!op->keep_buffer) op->data.shrink_to_fit();
     return finish(op, static_cast<int64_t>(p.done));
   }
   if (stopping_) {

@@ -66,6 +66,7 @@ struct FileOp {
   const uint8_t* write_data = nullptr;  // kWriteFile: borrowed until the op completes
   std::size_t write_size = 0;
   std::size_t size_hint = 0;  // kReadFile: expected size, 0 when unknown
+  bool keep_buffer = false;   // kReadFile: the caller reuses data's capacity, so skip the final shrink
 
   // Outputs.
   int64_t result = 0;             // >= 0: bytes read or written (0 for stat and nop); < 0: -errno

@@ -1,0 +1,281 @@
+// The io_uring and threads backends: JS-side bookkeeping around the addon's Engine. A
+// readFiles call crosses into native code once per chunk (not per file), gets one
+// callback per finished chunk, and cuts Buffer views out of that chunk's single arena -
+// no promise, no finalizer and no native call per file.
+import { ClosedError } from '../errors.js';
+import { fsError } from './fs-error.js';
+import { type Addon, type NativeEngine, kAdopted, kSyscalls } from './native.js';
+import type { EngineBackend, FileStat } from './types.js';
+
+// Files per crossing. Smaller chunks come back sooner (JS cuts views while the shards
+// read the next chunk); larger ones amortize the crossing. 256 keeps both near their floor.
+const kChunk = 256;
+const kECANCELED = -125;
+const kIfmt = 0o170000;
+const kIfreg = 0o100000;
+const kIfdir = 0o040000;
+
+/** Work waiting for room in the shards, in arrival order. */
+interface Pending {
+  /** Submits what fits; true when nothing of this job is left to submit. */
+  submit(engine: NativeEngine, backend: NativeBackend): boolean;
+  /** The engine closed before this job was (fully) submitted. */
+  abandon(): void;
+}
+
+class ReadJob implements Pending {
+  next = 0;
+  remaining: number;
+  done = false;
+  readonly values: Buffer[];
+  readonly settled: PromiseSettledResult<Buffer>[] | undefined;
+
+  constructor(
+    readonly paths: readonly string[],
+    settle: boolean,
+    private readonly resolve: (value: Buffer[] | PromiseSettledResult<Buffer>[]) => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {
+    this.remaining = paths.length;
+    this.values = settle ? [] : new Array<Buffer>(paths.length);
+    this.settled = settle ? new Array<PromiseSettledResult<Buffer>>(paths.length) : undefined;
+  }
+
+  submit(engine: NativeEngine, backend: NativeBackend): boolean {
+    while (!this.done && this.next < this.paths.length) {
+      const count = Math.min(kChunk, this.paths.length - this.next);
+      const token = backend.register(this, this.next);
+      const taken = engine.readFiles(this.paths, this.next, count, token);
+      if (taken === 0) {
+        backend.unregister(token);
+        return false;
+      }
+      this.next += taken;
+      if (taken < count) return false;
+    }
+    return true;
+  }
+
+  /** One finished chunk starting at path index `start`. */
+  complete(start: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined, closing: boolean): void {
+    if (this.done) return;
+    const results = new Int32Array(arena, 0, count);
+    const syscalls = new Uint8Array(arena, 4 * count, count);
+    let offset = (5 * count + 7) & ~7;
+    for (let i = 0; i < count; i++) {
+      const r = results[i]!;
+      if (r >= 0) {
+        let buffer: Buffer;
+        if (syscalls[i] === kAdopted) {
+          buffer = adopted![i]!;
+        } else {
+          buffer = Buffer.from(arena, offset, r);
+          offset += r;
+        }
+        if (this.settled !== undefined) this.settled[start + i] = { status: 'fulfilled', value: buffer };
+        else this.values[start + i] = buffer;
+        continue;
+      }
+      const reason = closing && r === kECANCELED
+        ? new ClosedError('engine closed before the read finished')
+        : fsError(r, kSyscalls[syscalls[i]!] ?? 'read', this.paths[start + i]!);
+      if (this.settled === undefined) {
+        this.fail(reason);
+        return;
+      }
+      this.settled[start + i] = { status: 'rejected', reason };
+    }
+    this.remaining -= count;
+    if (this.remaining === 0) {
+      this.done = true;
+      this.resolve(this.settled ?? this.values);
+    }
+  }
+
+  abandon(): void {
+    if (this.done) return;
+    if (this.settled === undefined) {
+      this.fail(new ClosedError('engine closed before the read was submitted'));
+      return;
+    }
+    for (let i = this.next; i < this.paths.length; i++) {
+      this.settled[i] = { status: 'rejected', reason: new ClosedError('engine closed before the read was submitted') };
+    }
+    this.remaining -= this.paths.length - this.next;
+    this.next = this.paths.length;
+    if (this.remaining === 0) {
+      this.done = true;
+      this.resolve(this.settled);
+    }
+  }
+
+  private fail(reason: unknown): void {
+    this.done = true;
+    this.reject(reason);
+  }
+}
+
+class SingleJob implements Pending {
+  constructor(
+    private readonly run: (engine: NativeEngine) => boolean,
+    readonly reject: (reason: unknown) => void,
+  ) {}
+
+  submit(engine: NativeEngine): boolean {
+    return this.run(engine);
+  }
+
+  abandon(): void {
+    this.reject(new ClosedError('engine closed before the operation was submitted'));
+  }
+}
+
+interface Chunk {
+  job: ReadJob;
+  start: number;
+}
+
+interface Waiter<T> {
+  path: string;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+}
+
+export class NativeBackend implements EngineBackend {
+  readonly name: 'io_uring' | 'threads';
+  private readonly engine: NativeEngine;
+  private readonly chunks = new Map<number, Chunk>();
+  private readonly writes = new Map<number, Waiter<void>>();
+  private readonly stats = new Map<number, Waiter<FileStat>>();
+  // FIFO of jobs waiting for room; `head` advances instead of shift() so both ends are O(1).
+  private waiting: Pending[] = [];
+  private head = 0;
+  private nextToken = 0;
+  private closing = false;
+
+  constructor(addon: Addon, options: { backend: 'io_uring' | 'threads'; shards: number; pin: boolean; queueDepth: number }) {
+    this.name = options.backend;
+    this.engine = new addon.Engine(
+      { ...options, capacity: Math.max(options.queueDepth * 16, 2 * kChunk) },
+      (token, count, arena, adopted) => this.onRead(token, count, arena, adopted),
+      (token, result, syscall) => this.onWrite(token, result, syscall),
+      (token, result, syscall, size, sec, nsec, mode) => this.onStat(token, result, syscall, size, sec, nsec, mode),
+    );
+  }
+
+  get info(): ReturnType<NativeEngine['info']> {
+    return this.engine.info();
+  }
+
+  register(job: ReadJob, start: number): number {
+    const token = ++this.nextToken;
+    this.chunks.set(token, { job, start });
+    return token;
+  }
+
+  unregister(token: number): void {
+    this.chunks.delete(token);
+  }
+
+  readFiles(paths: readonly string[], settle: false): Promise<Buffer[]>;
+  readFiles(paths: readonly string[], settle: true): Promise<PromiseSettledResult<Buffer>[]>;
+  readFiles(paths: readonly string[], settle: boolean): Promise<Buffer[] | PromiseSettledResult<Buffer>[]> {
+    if (paths.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => this.enqueue(new ReadJob(paths, settle, resolve, reject)));
+  }
+
+  writeFile(path: string, data: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter<void> = { path, resolve, reject };
+      this.enqueue(new SingleJob((engine) => {
+        const token = ++this.nextToken;
+        if (!engine.writeFile(path, data, token)) return false;
+        this.writes.set(token, waiter);
+        return true;
+      }, reject));
+    });
+  }
+
+  stat(path: string): Promise<FileStat> {
+    return new Promise<FileStat>((resolve, reject) => {
+      const waiter: Waiter<FileStat> = { path, resolve, reject };
+      this.enqueue(new SingleJob((engine) => {
+        const token = ++this.nextToken;
+        if (!engine.stat(path, token)) return false;
+        this.stats.set(token, waiter);
+        return true;
+      }, reject));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const waiting = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    for (const job of waiting) job.abandon();
+    // Synchronous in the addon: cancelled and finished ops alike come back through the
+    // callbacks above before it returns, so nothing is left pending after this line.
+    this.engine.close();
+  }
+
+  private enqueue(job: Pending): void {
+    if (this.head === this.waiting.length && job.submit(this.engine, this)) return;
+    this.waiting.push(job);
+  }
+
+  private pump(): void {
+    while (this.head < this.waiting.length) {
+      if (!this.waiting[this.head]!.submit(this.engine, this)) return;
+      this.waiting[this.head++] = undefined as unknown as Pending;
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
+    }
+  }
+
+  private onRead(token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined): void {
+    const chunk = this.chunks.get(token);
+    if (chunk !== undefined) {
+      this.chunks.delete(token);
+      chunk.job.complete(chunk.start, count, arena, adopted, this.closing);
+    }
+    if (!this.closing) this.pump();
+  }
+
+  private onWrite(token: number, result: number, syscall: number): void {
+    const waiter = this.writes.get(token);
+    if (waiter !== undefined) {
+      this.writes.delete(token);
+      if (result >= 0) waiter.resolve();
+      else waiter.reject(this.error(result, syscall, waiter.path, 'write'));
+    }
+    if (!this.closing) this.pump();
+  }
+
+  private onStat(token: number, result: number, syscall: number, size: number, sec: number, nsec: number, mode: number): void {
+    const waiter = this.stats.get(token);
+    if (waiter !== undefined) {
+      this.stats.delete(token);
+      if (result >= 0) {
+        const kind = mode & kIfmt;
+        // Node's own formula (lib/internal/fs/utils.js), so mtimeMs matches fs.stat to the bit.
+        const stat: FileStat = { size, mtimeMs: sec * 1e3 + nsec / 1e6, isFile: kind === kIfreg, isDirectory: kind === kIfdir };
+        waiter.resolve(stat);
+      } else {
+        waiter.reject(this.error(result, syscall, waiter.path, 'stat'));
+      }
+    }
+    if (!this.closing) this.pump();
+  }
+
+  private error(result: number, syscall: number, path: string, fallback: string): Error {
+    if (this.closing && result === kECANCELED) return new ClosedError('engine closed before the operation finished');
+    return fsError(result, kSyscalls[syscall] || fallback, path);
+  }
+}

@@ -1,0 +1,599 @@
+// Engine binding. A readFiles call turns a slice of a JS array of paths into pooled
+// FileOps and submits them with one Engine::submit; when the batch's last op drains, its
+// files are copied into one malloc'd arena handed to JS as a single external ArrayBuffer
+// (one finalizer per batch, not per file). Files over kAdoptBytes skip the copy: their
+// buffer is adopted as its own external Buffer, where one finalizer is cheap by comparison.
+#include "engine_wrap.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+
+namespace ringleader::addon {
+namespace {
+
+// Larger files are handed over as their own Buffer instead of copied into the arena.
+constexpr std::size_t kAdoptBytes = 256 * 1024;
+// Ops kept for reuse; more than a few batches' worth would only hold memory.
+constexpr std::size_t kMaxPooledOps = 4096;
+// Read buffers kept in pooled ops, in bytes: reuse spares a malloc, page faults and a
+// shrink per file, but an idle engine should not sit on more than this.
+constexpr std::size_t kMaxPooledBytes = 32u << 20;
+// The size hint (see size_hint_) never asks for a first read larger than this.
+constexpr std::size_t kMaxSizeHint = 64 * 1024;
+constexpr std::size_t kDrainChunk = 512;
+constexpr unsigned kMaxShards = 256;
+constexpr unsigned kMaxQueueDepth = 4096;
+constexpr unsigned kMaxCapacity = 1u << 20;
+
+// Syscall names travel to JS as small codes; lib/engine/native.ts holds the same table.
+enum SyscallCode : uint8_t { kSysNone, kSysOpen, kSysRead, kSysWrite, kSysClose, kSysStat, kSysFstat };
+// Marks an arena entry whose bytes travel as an adopted Buffer instead.
+constexpr uint8_t kAdopted = 255;
+
+uint8_t syscall_code(const char* name) {
+  if (name == nullptr) return kSysNone;
+  static constexpr struct {
+    const char* name;
+    SyscallCode code;
+  } kNames[] = {{"open", kSysOpen},   {"read", kSysRead}, {"write", kSysWrite},
+                {"close", kSysClose}, {"stat", kSysStat}, {"fstat", kSysFstat}};
+  for (const auto& entry : kNames) {
+    if (std::strcmp(entry.name, name) == 0) return entry.code;
+  }
+  return kSysNone;
+}
+
+Napi::Error errno_error(Napi::Env env, int err, const char* syscall) {
+  const char* code = errno_name(err);
+  Napi::Error e = Napi::Error::New(env, std::string(code) + ": " + std::strerror(err < 0 ? -err : err) + ", " + syscall);
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, err < 0 ? err : -err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+Napi::Error closed_error(Napi::Env env) {
+  Napi::Error e = Napi::Error::New(env, "engine is closed");
+  e.Set("code", Napi::String::New(env, "ERR_CLOSED"));
+  return e;
+}
+
+unsigned option_uint(const Napi::Object& options, const char* name, unsigned fallback, unsigned min, unsigned max) {
+  Napi::Value v = options.Get(name);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(options.Env(), std::string(name) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || std::floor(d) != d) {
+    throw Napi::RangeError::New(options.Env(), std::string(name) + " must be an integer in [" + std::to_string(min) +
+                                                   ", " + std::to_string(max) + "]");
+  }
+  return static_cast<unsigned>(d);
+}
+
+// An index argument: an integer in [0, max].
+uint32_t index_arg(const Napi::Value& v, const char* name, std::size_t max) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= static_cast<double>(max)) || std::floor(d) != d) {
+    throw Napi::RangeError::New(v.Env(), std::string(name) + " is out of range");
+  }
+  return static_cast<uint32_t>(d);
+}
+
+double token_arg(const Napi::Value& v) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), "token must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// Reads a JS string straight into the op's reused std::string: two calls, no temporary.
+void assign_path(napi_env env, napi_value value, std::string* out) {
+  std::size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) {
+    throw Napi::TypeError::New(env, "path must be a string");
+  }
+  out->resize(length);
+  if (napi_get_value_string_utf8(env, value, out->data(), length + 1, &length) != napi_ok) {
+    throw Napi::TypeError::New(env, "path must be a string");
+  }
+}
+
+}  // namespace
+
+Napi::Function EngineWrap::define(Napi::Env env) {
+  return DefineClass(env, "Engine",
+                     {
+                         InstanceMethod<&EngineWrap::read_files>("readFiles"),
+                         InstanceMethod<&EngineWrap::write_file>("writeFile"),
+                         InstanceMethod<&EngineWrap::stat>("stat"),
+                         InstanceMethod<&EngineWrap::close>("close"),
+                         InstanceMethod<&EngineWrap::info>("info"),
+                         InstanceMethod<&EngineWrap::outstanding>("outstanding"),
+                     });
+}
+
+// new Engine({ backend, shards, pin, queueDepth, capacity }, onRead, onWrite, onStat)
+EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction() ||
+      !info[3].IsFunction()) {
+    throw Napi::TypeError::New(env, "Engine(options, onRead, onWrite, onStat)");
+  }
+  const Napi::Object options = info[0].As<Napi::Object>();
+  EngineOptions eo;
+  const Napi::Value backend = options.Get("backend");
+  if (!backend.IsString()) throw Napi::TypeError::New(env, "backend must be 'io_uring' or 'threads'");
+  const std::string name = backend.As<Napi::String>().Utf8Value();
+  if (name == "io_uring") {
+    eo.backend = Backend::kIoUring;
+  } else if (name == "threads") {
+    eo.backend = Backend::kThreads;
+  } else {
+    throw Napi::RangeError::New(env, "backend must be 'io_uring' or 'threads'");
+  }
+  eo.shards = option_uint(options, "shards", 1, 1, kMaxShards);
+  eo.queue_depth = option_uint(options, "queueDepth", 64, 1, kMaxQueueDepth);
+  eo.capacity = option_uint(options, "capacity", 4096, 1, kMaxCapacity);
+  const Napi::Value pin = options.Get("pin");
+  if (!pin.IsUndefined() && !pin.IsBoolean()) throw Napi::TypeError::New(env, "pin must be a boolean");
+  eo.pin = pin.IsBoolean() && pin.As<Napi::Boolean>().Value();
+
+  const int r = Engine::open(eo, &engine_);
+  if (r < 0) throw errno_error(env, r, eo.backend == Backend::kIoUring ? "io_uring_setup" : "pthread_create");
+
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+    shutdown();
+    throw Napi::Error::New(env, "no event loop");
+  }
+  poll_ = new Poll;
+  if (uv_poll_init(loop, &poll_->handle, engine_->notify_fd()) != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    shutdown();
+    throw Napi::Error::New(env, "uv_poll_init failed");
+  }
+  poll_->owner = this;
+  poll_->handle.data = poll_;
+  if (napi_add_async_cleanup_hook(env, &EngineWrap::on_env_teardown, poll_, &poll_->hook) != napi_ok) poll_->hook = nullptr;
+  uv_poll_start(&poll_->handle, UV_READABLE, &EngineWrap::on_poll);
+  // An idle engine must not keep the process alive; update_ref() refs it while work is out.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+
+  on_read_ = Napi::Persistent(info[1].As<Napi::Function>());
+  on_write_ = Napi::Persistent(info[2].As<Napi::Function>());
+  on_stat_ = Napi::Persistent(info[3].As<Napi::Function>());
+  async_context_ = std::make_unique<Napi::AsyncContext>(env, "ringleader:engine");
+  drain_scratch_.resize(kDrainChunk);
+}
+
+EngineWrap::~EngineWrap() { shutdown(); }
+
+void EngineWrap::on_env_teardown(napi_async_cleanup_hook_handle, void* arg) {
+  auto* poll = static_cast<Poll*>(arg);
+  if (poll->owner != nullptr) {
+    poll->owner->shutdown();  // stops the shards and closes the poll handle
+  } else {
+    // The engine was closed and its handle is closing; the close callback ends the hook.
+  }
+}
+
+void EngineWrap::close_poll() {
+  if (poll_ == nullptr) return;
+  uv_poll_stop(&poll_->handle);
+  poll_->owner = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_->handle), [](uv_handle_t* h) {
+    auto* poll = static_cast<Poll*>(h->data);
+    if (poll->hook != nullptr) napi_remove_async_cleanup_hook(poll->hook);
+    delete poll;
+  });
+  poll_ = nullptr;
+}
+
+void EngineWrap::shutdown() {
+  closed_ = true;
+  if (engine_) {
+    // Every op comes back from drain; each also sits in exactly one batch, which frees it.
+    engine_->close();
+    std::vector<FileOp*> sink(kDrainChunk);
+    while (engine_->drain(sink.data(), sink.size()) != 0) {
+    }
+  }
+  close_poll();
+  for (auto& batch : batches_) {
+    for (FileOp* op : batch->ops) delete op;
+    batch->ops.clear();
+  }
+  batches_.clear();
+  free_batches_.clear();
+  live_batches_ = 0;
+  for (FileOp* op : free_ops_) delete op;
+  free_ops_.clear();
+  pooled_bytes_ = 0;
+  engine_.reset();
+}
+
+void EngineWrap::check_open(Napi::Env env) const {
+  if (closed_ || !engine_) throw closed_error(env);
+}
+
+FileOp* EngineWrap::take_op() {
+  if (free_ops_.empty()) return new FileOp();
+  FileOp* op = free_ops_.back();
+  free_ops_.pop_back();
+  pooled_bytes_ -= op->data.capacity();
+  return op;
+}
+
+void EngineWrap::recycle(FileOp* op) {
+  if (free_ops_.size() >= kMaxPooledOps) {
+    delete op;
+    return;
+  }
+  if (op->kind == OpKind::kReadFile && op->data.capacity() <= 2 * kMaxSizeHint &&
+      pooled_bytes_ + op->data.capacity() <= kMaxPooledBytes) {
+    pooled_bytes_ += op->data.capacity();
+    op->data.set_size(0);
+  } else {
+    op->data = Bytes();
+  }
+  op->write_data = nullptr;
+  op->write_size = 0;
+  op->size_hint = 0;
+  op->result = 0;
+  op->syscall = nullptr;
+  free_ops_.push_back(op);
+}
+
+uint32_t EngineWrap::take_batch(double token, OpKind kind) {
+  uint32_t slot;
+  if (free_batches_.empty()) {
+    slot = static_cast<uint32_t>(batches_.size());
+    batches_.push_back(std::make_unique<Batch>());
+  } else {
+    slot = free_batches_.back();
+    free_batches_.pop_back();
+  }
+  Batch& b = *batches_[slot];
+  b.token = token;
+  b.kind = kind;
+  b.done = 0;
+  b.ops.clear();
+  b.write_copy.reset();
+  ++live_batches_;
+  return slot;
+}
+
+void EngineWrap::free_batch(uint32_t slot) {
+  Batch& b = *batches_[slot];
+  for (FileOp* op : b.ops) recycle(op);
+  b.ops.clear();
+  b.write_copy.reset();
+  free_batches_.push_back(slot);
+  --live_batches_;
+}
+
+// readFiles(paths: string[], start, count, token) -> ops accepted (a prefix; 0 when full)
+Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  check_open(env);
+  if (info.Length() < 4 || !info[0].IsArray()) throw Napi::TypeError::New(env, "readFiles(paths, start, count, token)");
+  const Napi::Array paths = info[0].As<Napi::Array>();
+  const uint32_t length = paths.Length();
+  const uint32_t start = index_arg(info[1], "start", length);
+  const uint32_t count = index_arg(info[2], "count", length - start);
+  const double token = token_arg(info[3]);
+  if (count == 0) throw Napi::RangeError::New(env, "count must be at least 1");
+
+  const uint32_t slot = take_batch(token, OpKind::kReadFile);
+  Batch& batch = *batches_[slot];
+  batch.ops.reserve(count);
+  try {
+    for (uint32_t i = 0; i < count; ++i) {
+      napi_value element;
+      if (napi_get_element(env, paths, start + i, &element) != napi_ok) throw Napi::Error::New(env, "bad paths array");
+      FileOp* op = take_op();
+      batch.ops.push_back(op);
+      op->kind = OpKind::kReadFile;
+      op->keep_buffer = true;
+      op->size_hint = size_hint_;
+      op->id = (static_cast<uint64_t>(slot) << 32) | i;
+      assign_path(env, element, &op->path);
+    }
+  } catch (...) {
+    free_batch(slot);
+    throw;
+  }
+  const int accepted = engine_->submit(batch.ops.data(), batch.ops.size());
+  const std::size_t taken = accepted > 0 ? static_cast<std::size_t>(accepted) : 0;
+  for (std::size_t i = taken; i < batch.ops.size(); ++i) recycle(batch.ops[i]);
+  batch.ops.resize(taken);
+  if (taken == 0) {
+    free_batch(slot);
+  }
+  update_ref();
+  return Napi::Number::New(env, static_cast<double>(taken));
+}
+
+bool EngineWrap::submit_one(uint32_t slot, FileOp* op) {
+  Batch& batch = *batches_[slot];
+  op->id = static_cast<uint64_t>(slot) << 32;
+  batch.ops.push_back(op);
+  if (engine_->submit(&op, 1) == 1) {
+    update_ref();
+    return true;
+  }
+  free_batch(slot);
+  return false;
+}
+
+// writeFile(path, data: Uint8Array, token) -> accepted
+Napi::Value EngineWrap::write_file(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  check_open(env);
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "writeFile(path: string, data: Uint8Array, token)");
+  }
+  const Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+  const double token = token_arg(info[2]);
+  const std::size_t size = data.ElementLength();
+  if (size > kMaxReadBytes) throw Napi::RangeError::New(env, "data is too large");
+  const uint32_t slot = take_batch(token, OpKind::kWriteFile);
+  Batch& batch = *batches_[slot];
+  FileOp* op = take_op();
+  op->kind = OpKind::kWriteFile;
+  op->keep_buffer = false;
+  try {
+    assign_path(env, info[0], &op->path);
+    batch.write_copy.reset(new uint8_t[size == 0 ? 1 : size]);
+  } catch (...) {
+    recycle(op);
+    free_batch(slot);
+    throw;
+  }
+  if (size != 0) std::memcpy(batch.write_copy.get(), data.Data(), size);
+  op->write_data = batch.write_copy.get();
+  op->write_size = size;
+  return Napi::Boolean::New(env, submit_one(slot, op));
+}
+
+// stat(path, token) -> accepted
+Napi::Value EngineWrap::stat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  check_open(env);
+  if (info.Length() < 2 || !info[0].IsString()) throw Napi::TypeError::New(env, "stat(path: string, token)");
+  const double token = token_arg(info[1]);
+  const uint32_t slot = take_batch(token, OpKind::kStat);
+  FileOp* op = take_op();
+  op->kind = OpKind::kStat;
+  op->keep_buffer = false;
+  try {
+    assign_path(env, info[0], &op->path);
+  } catch (...) {
+    recycle(op);
+    free_batch(slot);
+    throw;
+  }
+  return Napi::Boolean::New(env, submit_one(slot, op));
+}
+
+// close(): stops the shards; every batch still out is delivered (cancelled ops carry
+// -ECANCELED) before this returns.
+Napi::Value EngineWrap::close(const Napi::CallbackInfo& info) {
+  if (closed_ || !engine_) return info.Env().Undefined();
+  closed_ = true;
+  engine_->close();
+  pump(false);
+  close_poll();
+  for (FileOp* op : free_ops_) delete op;
+  free_ops_.clear();
+  pooled_bytes_ = 0;
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  check_open(env);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("backend", backend_name(engine_->backend()));
+  Napi::Array shards = Napi::Array::New(env, engine_->shard_count());
+  for (std::size_t i = 0; i < engine_->shard_count(); ++i) {
+    const ShardInfo& si = engine_->shard_info(i);
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("cpu", si.cpu);
+    s.Set("cpuRequested", si.cpu_requested);
+    s.Set("pinError", si.pin_error == 0 ? env.Null() : Napi::String::New(env, errno_name(si.pin_error)));
+    s.Set("ringFlags", si.ring_flags);
+    s.Set("sqEntries", si.sq_entries);
+    s.Set("directDescriptors", si.direct_descriptors);
+    shards.Set(static_cast<uint32_t>(i), s);
+  }
+  out.Set("shards", shards);
+  return out;
+}
+
+Napi::Value EngineWrap::outstanding(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), engine_ ? static_cast<double>(engine_->outstanding()) : 0);
+}
+
+void EngineWrap::on_poll(uv_poll_t* handle, int status, int) {
+  auto* self = static_cast<Poll*>(handle->data)->owner;
+  if (self == nullptr || status < 0) return;
+  uint64_t value;
+  // Reset the eventfd before draining: a completion posted after the drain rings again.
+  while (::read(self->engine_->notify_fd(), &value, sizeof value) < 0 && errno == EINTR) {
+  }
+  // Nothing may unwind into libuv's C frames. A JS error from a callback is reported as an
+  // uncaught exception; anything else means the environment is shutting down (a worker
+  // being terminated refuses every call into JS), when there is nobody left to tell.
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(self->env_, &scope) != napi_ok) return;
+  try {
+    self->pump(true);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(self->env_, e.Value());
+  } catch (...) {
+  }
+  napi_close_handle_scope(self->env_, scope);
+}
+
+void EngineWrap::pump(bool from_loop) {
+  if (!engine_) return;
+  // Phase 1 counts completions without running JS; phase 2 delivers. A callback may call
+  // close(), which pumps again from inside phase 2 - hence locals, not members.
+  std::vector<uint32_t> finished;
+  for (;;) {
+    const std::size_t n = engine_->drain(drain_scratch_.data(), drain_scratch_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      FileOp* op = drain_scratch_[i];
+      const auto slot = static_cast<uint32_t>(op->id >> 32);
+      Batch& batch = *batches_[slot];
+      if (++batch.done == batch.ops.size()) finished.push_back(slot);
+    }
+    if (n < drain_scratch_.size()) break;
+  }
+  Napi::Error first_error;
+  for (uint32_t slot : finished) {
+    try {
+      deliver(slot, from_loop);
+    } catch (const Napi::Error& e) {
+      // Keep delivering: every other batch's promises must still settle.
+      if (first_error.IsEmpty()) first_error = e;
+    }
+    free_batch(slot);
+  }
+  update_ref();
+  if (closed_ && live_batches_ == 0) {
+    // Nothing can reach JS any more; dropping the callbacks lets the engine be collected.
+    on_read_.Reset();
+    on_write_.Reset();
+    on_stat_.Reset();
+  }
+  if (!first_error.IsEmpty()) throw first_error;
+}
+
+void EngineWrap::call(const Napi::FunctionReference& fn, const std::vector<napi_value>& args, bool from_loop) {
+  if (fn.IsEmpty()) return;
+  if (from_loop) {
+    // MakeCallback runs the microtask queue afterwards, so awaiting code resumes at once.
+    fn.MakeCallback(env_.Global(), args, *async_context_);
+  } else {
+    fn.Call(args);
+  }
+}
+
+void EngineWrap::deliver(uint32_t slot, bool from_loop) {
+  Batch& batch = *batches_[slot];
+  Napi::Env env = env_;
+  if (batch.kind == OpKind::kReadFile) {
+    deliver_reads(batch, from_loop);
+    return;
+  }
+  const FileOp* op = batch.ops[0];
+  const Napi::Number token = Napi::Number::New(env, batch.token);
+  const Napi::Number result = Napi::Number::New(env, static_cast<double>(op->result));
+  const Napi::Number syscall = Napi::Number::New(env, syscall_code(op->syscall));
+  if (batch.kind == OpKind::kWriteFile) {
+    call(on_write_, {token, result, syscall}, from_loop);
+    return;
+  }
+  // mtime as seconds and nanoseconds, so JS computes mtimeMs with Node's own formula.
+  int64_t sec = op->stat.mtime_ns / 1000000000;
+  int64_t nsec = op->stat.mtime_ns % 1000000000;
+  if (nsec < 0) {
+    nsec += 1000000000;
+    --sec;
+  }
+  call(on_stat_,
+       {token, result, syscall, Napi::Number::New(env, static_cast<double>(op->stat.size)),
+        Napi::Number::New(env, static_cast<double>(sec)), Napi::Number::New(env, static_cast<double>(nsec)),
+        Napi::Number::New(env, op->stat.mode)},
+       from_loop);
+}
+
+// Arena layout: int32 result per op (bytes, or -errno), uint8 syscall code per op, padding
+// to 8, then the bytes of every copied file in op order. JS walks it once to cut views.
+void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
+  Napi::Env env = env_;
+  const std::size_t n = batch.ops.size();
+  const std::size_t header = (5 * n + 7) & ~std::size_t{7};
+  std::size_t copied = 0;
+  std::size_t largest = 0;
+  bool adopts = false;
+  for (const FileOp* op : batch.ops) {
+    if (op->result < 0) continue;
+    if (op->data.size() > largest) largest = op->data.size();
+    if (op->data.size() > kAdoptBytes) {
+      adopts = true;
+    } else {
+      copied += op->data.size();
+    }
+  }
+  // The next batches' first reads are sized for the largest file of this one: one round
+  // trip for files like it, and a buffer no bigger than needed (the core adds its EOF probe).
+  if (largest != 0) size_hint_ = largest < kMaxSizeHint ? largest : kMaxSizeHint;
+  auto* arena = static_cast<uint8_t*>(std::malloc(header + copied));
+  if (arena == nullptr) {
+    // Out of memory for the arena: every copied file fails alone, like a failed read.
+    for (FileOp* op : batch.ops) {
+      if (op->result >= 0 && op->data.size() <= kAdoptBytes) {
+        op->result = -ENOMEM;
+        op->syscall = "read";
+      }
+    }
+    copied = 0;
+    arena = static_cast<uint8_t*>(std::malloc(header == 0 ? 8 : header));
+    if (arena == nullptr) throw Napi::Error::New(env, "out of memory");
+  }
+  auto* results = reinterpret_cast<int32_t*>(arena);
+  uint8_t* syscalls = arena + 4 * n;
+  uint8_t* data = arena + header;
+  Napi::Array adopted = adopts ? Napi::Array::New(env, n) : Napi::Array();
+  for (std::size_t i = 0; i < n; ++i) {
+    FileOp* op = batch.ops[i];
+    if (op->result < 0) {
+      results[i] = static_cast<int32_t>(op->result);
+      syscalls[i] = syscall_code(op->syscall);
+      continue;
+    }
+    const std::size_t size = op->data.size();
+    results[i] = static_cast<int32_t>(size);
+    if (size > kAdoptBytes) {
+      syscalls[i] = kAdopted;
+      uint8_t* bytes = op->data.release();
+      adopted.Set(static_cast<uint32_t>(i),
+                  Napi::Buffer<uint8_t>::New(env, bytes, size, [](Napi::Env, uint8_t* p) { std::free(p); }));
+      continue;
+    }
+    syscalls[i] = kSysNone;
+    if (size != 0) std::memcpy(data, op->data.data(), size);
+    data += size;
+  }
+  const Napi::ArrayBuffer buffer =
+      Napi::ArrayBuffer::New(env, arena, header + copied, [](Napi::Env, void* p) { std::free(p); });
+  call(on_read_,
+       {Napi::Number::New(env, batch.token), Napi::Number::New(env, static_cast<double>(n)), buffer,
+        adopts ? static_cast<napi_value>(adopted) : static_cast<napi_value>(env.Undefined())},
+       from_loop);
+}
+
+void EngineWrap::update_ref() {
+  if (poll_ == nullptr) return;
+  const bool want = live_batches_ != 0;
+  if (want == referenced_) return;
+  referenced_ = want;
+  if (want) {
+    uv_ref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+  } else {
+    uv_unref(reinterpret_cast<uv_handle_t*>(&poll_->handle));
+  }
+}
+
+}  // namespace ringleader::addon

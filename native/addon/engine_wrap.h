@@ -1,0 +1,90 @@
+// The JS-facing Engine: converts a batch of paths into FileOps in one call, submits them
+// to the core engine, and hands each finished batch back to JS in one callback, woken by
+// a uv_poll on the engine's eventfd. Everything here runs on the JS thread that made it.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine.h"
+
+namespace ringleader::addon {
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+
+  explicit EngineWrap(const Napi::CallbackInfo& info);
+  ~EngineWrap() override;
+
+ private:
+  // One submit call's ops; reported to JS once, when the last of them comes back.
+  struct Batch {
+    double token = 0;
+    OpKind kind = OpKind::kNop;
+    uint32_t done = 0;
+    std::vector<FileOp*> ops;
+    std::unique_ptr<uint8_t[]> write_copy;  // kWriteFile: JS may detach its buffer mid-write
+  };
+
+  Napi::Value read_files(const Napi::CallbackInfo& info);
+  Napi::Value write_file(const Napi::CallbackInfo& info);
+  Napi::Value stat(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
+  Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value outstanding(const Napi::CallbackInfo& info);
+
+  void check_open(Napi::Env env) const;
+  FileOp* take_op();
+  void recycle(FileOp* op);
+  uint32_t take_batch(double token, OpKind kind);
+  void free_batch(uint32_t slot);
+  bool submit_one(uint32_t slot, FileOp* op);
+
+  // The poll handle outlives the wrap until libuv's close callback; an async cleanup hook
+  // holds a terminating worker's environment (and so the addon's code) until it has run.
+  struct Poll {
+    uv_poll_t handle;
+    EngineWrap* owner = nullptr;
+    napi_async_cleanup_hook_handle hook = nullptr;
+  };
+
+  static void on_poll(uv_poll_t* handle, int status, int events);
+  static void on_env_teardown(napi_async_cleanup_hook_handle hook, void* arg);
+  void close_poll();
+  // Drains every finished op; delivers completed batches through JS when in_js allows.
+  void pump(bool from_loop);
+  void deliver(uint32_t slot, bool from_loop);
+  void deliver_reads(Batch& batch, bool from_loop);
+  void call(const Napi::FunctionReference& fn, const std::vector<napi_value>& args, bool from_loop);
+  void update_ref();
+  // Stops the core engine and frees every op and handle without calling into JS.
+  void shutdown();
+
+  Napi::Env env_;
+  std::unique_ptr<Engine> engine_;
+  Poll* poll_ = nullptr;
+  bool referenced_ = false;
+  bool closed_ = false;
+  Napi::FunctionReference on_read_;
+  Napi::FunctionReference on_write_;
+  Napi::FunctionReference on_stat_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;
+
+  std::vector<std::unique_ptr<Batch>> batches_;
+  std::vector<uint32_t> free_batches_;
+  uint32_t live_batches_ = 0;
+  std::vector<FileOp*> free_ops_;
+  std::size_t pooled_bytes_ = 0;
+  // Expected file size for the next reads; 0 (unknown) lets the core pick its default.
+  std::size_t size_hint_ = 0;
+  std::vector<FileOp*> submit_scratch_;
+  std::vector<FileOp*> drain_scratch_;
+  std::vector<uint32_t> finished_scratch_;
+};
+
+}  // namespace ringleader::addon
