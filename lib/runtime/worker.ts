@@ -1,0 +1,183 @@
+// The worker side of a WorkerPool: the user's worker file calls defineWorker(handler) and
+// this module runs tasks one at a time, honours cancels, and batches replies to the pool.
+
+import { isMainThread, parentPort, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+import { pinCurrentThread } from './pin.js';
+import {
+  isInit, Op, Outcome, serializeError, type InitMessage, type ReadyMessage, type Reply, type Request,
+} from './protocol.js';
+
+export interface WorkerContext {
+  /**
+   * Aborts when the caller aborts this task while it runs; the worker itself carries on. The
+   * cancel arrives as a message, so a handler sees it at its next await, not inside a sync loop.
+   */
+  readonly signal: AbortSignal;
+  /** The `key` the task was run with. */
+  readonly key: string | undefined;
+  /** Moves these buffers to the pool with the result instead of copying them. */
+  transfer(...list: Transferable[]): void;
+}
+
+export type WorkerHandler<D = unknown, R = unknown> = (data: D, ctx: WorkerContext) => R | PromiseLike<R>;
+
+// A reply batch goes out when the worker is about to idle or await, or once it holds
+// this many results or this many ms of them, so callers of long runs are not starved.
+const FLUSH_COUNT = 64;
+const FLUSH_MS = 1;
+
+class Task implements WorkerContext {
+  cancelled = false;
+  transfers: Transferable[] | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+
+  constructor(readonly id: number, readonly data: unknown, readonly key: string | undefined) {}
+
+  // Most handlers never look at the signal; building the controller lazily keeps tiny tasks cheap.
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.cancelled && !this.controller.signal.aborted) this.controller.abort(cancelReason());
+    return this.controller.signal;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.controller?.abort(cancelReason());
+  }
+
+  transfer(...list: Transferable[]): void {
+    (this.transfers ??= []).push(...list);
+  }
+}
+
+function cancelReason(): DOMException {
+  return new DOMException('the task was aborted by its caller', 'AbortError');
+}
+
+class Runner {
+  private readonly queue: Task[] = [];
+  private running: Task | undefined = undefined;
+  private replies: Reply[] = [];
+  private transfers: Transferable[] = [];
+  private firstReplyAt = 0;
+
+  constructor(private readonly handler: WorkerHandler, private readonly port: MessagePort,
+    private readonly started: Int32Array) {}
+
+  accept(batch: Request[]): void {
+    for (const req of batch) {
+      if (req[0] === Op.Run) {
+        this.queue.push(new Task(req[1], req[2], req[3]));
+      } else if (this.running?.id === req[1]) {
+        this.running.cancel();
+      } else {
+        // The pool keeps at most a small window in flight per worker, so this scan is short.
+        const task = this.queue.find((t) => t.id === req[1]);
+        if (task !== undefined) task.cancelled = true;
+      }
+    }
+  }
+
+  pump(): void {
+    while (this.running === undefined) {
+      // Picking up messages before each start lets a cancel overtake a task not yet begun.
+      for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+        this.accept(m.message as Request[]);
+      }
+      const task = this.queue.shift();
+      if (task === undefined) break;
+      if (task.cancelled) {
+        this.reply([task.id, Outcome.Skipped], undefined);
+        continue;
+      }
+      Atomics.store(this.started, 0, task.id);
+      const t0 = performance.now();
+      let out: unknown;
+      try {
+        out = this.handler(task.data, task);
+      } catch (err) {
+        this.reply([task.id, Outcome.Error, serializeError(err), performance.now() - t0], undefined);
+        continue;
+      }
+      if (typeof (out as PromiseLike<unknown> | null)?.then === 'function') {
+        this.running = task;
+        this.flush();
+        Promise.resolve(out).then(
+          (value) => this.finish([task.id, Outcome.Ok, value, performance.now() - t0], task.transfers),
+          (err: unknown) => this.finish([task.id, Outcome.Error, serializeError(err), performance.now() - t0], undefined),
+        );
+        return;
+      }
+      this.reply([task.id, Outcome.Ok, out, performance.now() - t0], task.transfers);
+    }
+    if (this.running === undefined) this.flush();
+  }
+
+  private finish(reply: Reply, transfers: Transferable[] | undefined): void {
+    this.running = undefined;
+    this.reply(reply, transfers);
+    this.pump();
+  }
+
+  private reply(reply: Reply, transfers: Transferable[] | undefined): void {
+    if (this.replies.length === 0) this.firstReplyAt = performance.now();
+    this.replies.push(reply);
+    if (transfers !== undefined) this.transfers.push(...transfers);
+    if (this.replies.length >= FLUSH_COUNT || performance.now() - this.firstReplyAt >= FLUSH_MS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.replies.length === 0) return;
+    const replies = this.replies;
+    const transfers = this.transfers;
+    this.replies = [];
+    this.transfers = [];
+    try {
+      this.port.postMessage(replies, transfers);
+    } catch {
+      // One result that cannot be cloned must not sink the batch: resend one by one.
+      for (const r of replies) this.postAlone(r);
+    }
+  }
+
+  private postAlone(reply: Reply): void {
+    try {
+      this.port.postMessage([reply]);
+    } catch (err) {
+      const message = `the task's result cannot be cloned to the pool: ${err instanceof Error ? err.message : String(err)}`;
+      const runMs = reply[1] === Outcome.Skipped ? 0 : reply[3];
+      this.port.postMessage([[reply[0], Outcome.Error, serializeError(new TypeError(message)), runMs]]);
+    }
+  }
+}
+
+let defined = false;
+
+/**
+ * Makes this worker file a WorkerPool worker: `handler(data, { signal, key })` runs each task,
+ * one at a time per worker (the next starts when an async handler settles); its return value
+ * is the task's result, and what it throws rejects that task only.
+ */
+export function defineWorker<D = unknown, R = unknown>(handler: WorkerHandler<D, R>): void {
+  if (typeof handler !== 'function') throw new TypeError('defineWorker(handler): handler must be a function');
+  if (isMainThread || parentPort === null) throw new Error('defineWorker() must run in a worker started by WorkerPool');
+  if (defined) throw new Error('defineWorker() was already called in this worker');
+  defined = true;
+  const parent = parentPort;
+  const onInit = (message: unknown): void => {
+    if (!isInit(message)) return;
+    parent.off('message', onInit);
+    start(handler as WorkerHandler, message);
+  };
+  parent.on('message', onInit);
+}
+
+function start(handler: WorkerHandler, init: InitMessage): void {
+  const ready: ReadyMessage = { ready: init.core === null ? null : pinCurrentThread(init.core) };
+  const runner = new Runner(handler, init.port, new Int32Array(init.started));
+  init.port.on('message', (batch: Request[]) => {
+    runner.accept(batch);
+    runner.pump();
+  });
+  init.port.postMessage(ready);
+}
