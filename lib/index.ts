@@ -22,3 +22,13 @@ export type {
   TokenBucketOptions, TakeOptions, RateOptions, RateLimiterOptions, RateCharge, BreakerOptions, BreakerState, BreakerEvents,
   BreakerOpenError,
 } from './resilience/index.js';
+export { Engine, IdentityLockedError, probe, pinCurrentThread } from './engine/index.js';
+export type { BackendChoice, BackendName, EngineOptions, FileStat, ReadFilesOptions } from './engine/index.js';
+export { RedisStore } from './distributed/redis-store.js';
+export type { RedisStoreOptions } from './distributed/redis-store.js';
+export { WorkerPool } from './runtime/worker-pool.js';
+export type { WorkerPoolOptions, PoolRunOptions, WorkerStats, WorkerPoolStats } from './runtime/worker-pool.js';
+export { WorkerCrashedError } from './runtime/crashed-error.js';
+export type { PinResult } from './runtime/pin.js';
+export type { HistogramSummary } from './runtime/histogram.js';
+export type { WorkerContext, WorkerHandler } from './runtime/worker.js';
