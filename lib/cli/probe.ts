@@ -1,9 +1,12 @@
-// `ringleader probe`: what this host offers the I/O engine. Today that is what Node itself
-// can see (platform, kernel, the io_uring sysctl, cores); the native addon's probe() adds
-// opcodes, seccomp and memlock answers through `nativeStatus` once it is built.
+// `ringleader probe`: what this host offers the I/O engine: what Node itself can see
+// (platform, kernel, the io_uring sysctl, cores), what the native addon's probe finds
+// (io_uring usable or why not, opcodes, seccomp), whether a thread can be pinned, and the
+// backend Engine.open({ backend: 'auto' }) actually picks, found by opening one.
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
+import { Engine } from '../engine/index.js';
+import { type Addon, loadAddon } from '../engine/native.js';
 import { parseArgs } from './args.js';
 
 export interface ProbeReport {
@@ -14,7 +17,11 @@ export interface ProbeReport {
   /** What kernel.io_uring_disabled says for this process; undefined off Linux. */
   ioUringSysctl: { allows: boolean; detail: string } | undefined;
   native: { loaded: boolean; detail: string };
-  /** The backend `auto` would choose, and why. */
+  /** What the addon's probe found; undefined without the addon. */
+  ioUring: { usable: boolean; reason: string; opcodes: string[]; seccompMode: number } | undefined;
+  /** Whether a shard thread of an opened engine could be pinned, and to which core. */
+  pinning: { works: boolean; detail: string } | undefined;
+  /** The backend `auto` chose when the probe opened an engine, and why. */
   backend: { name: 'io_uring' | 'threads' | 'js'; reason: string };
 }
 
@@ -28,13 +35,13 @@ options:
   --json    print the findings as one JSON document
   --help    print this text`;
 
-export function probeCommand(args: readonly string[]): number {
+export async function probeCommand(args: readonly string[]): Promise<number> {
   const { flags, help } = parseArgs(args, { json: { kind: 'boolean' } });
   if (help) {
     console.log(PROBE_HELP);
     return 0;
   }
-  const report = collectProbe();
+  const report = await collectProbe();
   if (flags.json === true) {
     console.log(JSON.stringify(report));
     return 0;
@@ -42,32 +49,75 @@ export function probeCommand(args: readonly string[]): number {
   const rows: Array<[string, string]> = [
     ['platform', `${report.platform} ${report.arch}`],
     ['kernel', report.kernel],
-    ['io_uring', report.ioUringSysctl === undefined ? 'not on this platform' : report.ioUringSysctl.detail],
+    ['sysctl', report.ioUringSysctl === undefined ? 'not on this platform' : report.ioUringSysctl.detail],
     ['cores', `${report.cores} (os.availableParallelism)`],
     ['native addon', report.native.detail],
+    ['io_uring', report.ioUring === undefined ? 'unknown without the addon'
+      : report.ioUring.usable ? `usable; opcodes: ${report.ioUring.opcodes.join(' ')}` : `not usable: ${report.ioUring.reason}`],
+    ['seccomp', report.ioUring === undefined ? 'unknown without the addon' : seccompText(report.ioUring.seccompMode)],
+    ['pinning', report.pinning === undefined ? 'unknown without the addon' : report.pinning.detail],
     ['backend', `auto would choose ${report.backend.name}: ${report.backend.reason}`],
   ];
   for (const [name, value] of rows) console.log(`${name.padEnd(13)} ${value}`);
   return 0;
 }
 
-export function collectProbe(): ProbeReport {
+export async function collectProbe(): Promise<ProbeReport> {
   const ioUringSysctl = process.platform === 'linux' ? ioUringPolicy() : undefined;
-  const native = nativeStatus();
-  return {
+  const loaded = loadAddon();
+  const base = {
     platform: process.platform,
     arch: process.arch,
     kernel: release(),
     cores: availableParallelism(),
     ioUringSysctl,
-    native,
-    backend: { name: 'js', reason: 'fs.promises, since no native addon is loaded' },
   };
+  if ('error' in loaded) {
+    return {
+      ...base,
+      native: { loaded: false, detail: loaded.error },
+      ioUring: undefined,
+      pinning: undefined,
+      backend: { name: 'js', reason: `fs.promises on the libuv pool: ${loaded.error}` },
+    };
+  }
+  const p = loaded.addon.probe();
+  const ioUring = { usable: p.io_uring, reason: p.reason, opcodes: p.opcodes, seccompMode: p.seccompMode };
+  // Open what `auto` opens (one shard, pinned) so the answer is what users get, not a guess.
+  let backend: ProbeReport['backend'];
+  let pinning: ProbeReport['pinning'];
+  try {
+    const engine = await Engine.open({ backend: 'auto', shards: 1 });
+    backend = { name: engine.backend, reason: engine.fallbackReason ?? 'io_uring works here' };
+    await engine.close();
+    pinning = pinProbe(loaded.addon, engine.backend === 'io_uring' ? 'io_uring' : 'threads');
+  } catch (err) {
+    backend = { name: 'js', reason: `opening a native engine failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return { ...base, native: { loaded: true, detail: `loaded (N-API ${loaded.addon.napiVersion})` }, ioUring, pinning, backend };
 }
 
-// The addon is not part of this build yet; its probe() answers here once it is.
-function nativeStatus(): { loaded: boolean; detail: string } {
-  return { loaded: false, detail: 'not built yet: the io_uring and threads backends need it (issue 4)' };
+/** Opens one pinned shard of the addon's engine and reads back where it runs. */
+function pinProbe(addon: Addon, backend: 'io_uring' | 'threads'): { works: boolean; detail: string } {
+  const none = (): void => {};
+  try {
+    const native = new addon.Engine({ backend, shards: 1, pin: true, queueDepth: 8, capacity: 8 }, none, none, none);
+    try {
+      const shard = native.info().shards[0];
+      if (shard === undefined) return { works: false, detail: 'the engine reported no shard' };
+      return shard.pinError === null
+        ? { works: true, detail: `a shard thread pinned itself to core ${shard.cpu}` }
+        : { works: false, detail: `refused: ${shard.pinError} (shards run unpinned)` };
+    } finally {
+      native.close();
+    }
+  } catch (err) {
+    return { works: false, detail: `could not open a shard: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+function seccompText(mode: number): string {
+  return mode === 0 ? 'off' : mode === 1 ? 'strict mode' : mode === 2 ? 'filter mode (a filter may refuse io_uring)' : `mode ${mode}`;
 }
 
 /** kernel.io_uring_disabled: 0 everyone, 1 only CAP_SYS_ADMIN or io_uring_group, 2 no one (Linux 6.6+). */

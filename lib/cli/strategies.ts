@@ -2,7 +2,10 @@
 // this install, and how a child process builds its Executor. Each lives in its own module.
 
 import type { ProviderLimits, RunConfig, StrategyName } from './demo-types.js';
+import { Engine, probe } from '../engine/index.js';
+import { loadAddon } from '../engine/native.js';
 import type { ChatClient } from './llm-client.js';
+import { batchedReader } from './read-file.js';
 import type { Executor } from './workload.js';
 import { naiveStrategy } from './strategy-naive.js';
 import { pLimitStrategy, P_LIMIT_RETRIES } from './strategy-p-limit.js';
@@ -46,6 +49,25 @@ export const STRATEGIES: Record<StrategyName, Entry> = {
       `honouring Retry-After, ${RINGLEADER_PER_AGENT} per agent, synthesize first; file reads on the js backend`,
     unavailable: () => undefined,
     create: async (ctx) => ringleaderStrategy(ctx),
+  },
+  'ringleader-native': {
+    describe: () => `the same Scheduler as ringleader-js; file reads through the native Engine on ` +
+      `${probe().io_uring ? 'io_uring' : 'threads'}, each turn's reads in one batch`,
+    unavailable: () => {
+      const loaded = loadAddon();
+      return 'error' in loaded ? loaded.error : undefined;
+    },
+    create: async (ctx) => {
+      const engine = await Engine.open();
+      const strategy = ringleaderStrategy({ ...ctx, readFile: batchedReader(engine) });
+      return {
+        executor: strategy.executor,
+        close: async () => {
+          await strategy.close();
+          await engine.close();
+        },
+      };
+    },
   },
 };
 

@@ -8,9 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon } from '../../lib/engine/native.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = join(root, 'dist/cli/main.js');
+// The native strategy runs wherever the addon loads (CI builds it); elsewhere it is skipped with the reason.
+const nativeError = ((loaded) => ('error' in loaded ? loaded.error : undefined))(loadAddon());
+const strategies = ['naive', 'p-limit', 'ringleader-js', ...(nativeError === undefined ? ['ringleader-native'] : [])];
 
 interface Run {
   code: number;
@@ -18,9 +22,18 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[]): Promise<Run> {
+interface ProbeJson {
+  kernel: string;
+  cores: number;
+  native: { loaded: boolean };
+  ioUring?: { usable: boolean; opcodes: string[] };
+  pinning?: { works: boolean; detail: string };
+  backend: { name: string; reason: string };
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, timeout: 60_000, maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
     });
   });
@@ -62,11 +75,11 @@ describe('ringleader demo --json', () => {
   it('exits 0 with exactly one JSON document on stdout', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().split('\n')).toHaveLength(1);
-    expect(doc.skipped).toEqual([]);
+    expect(doc.skipped).toEqual(nativeError === undefined ? [] : [{ strategy: 'ringleader-native', reason: nativeError }]);
   });
 
   it('reports every strategy in the documented shape', () => {
-    expect(doc.strategies.map((s) => s.strategy)).toEqual(['naive', 'p-limit', 'ringleader-js']);
+    expect(doc.strategies.map((s) => s.strategy)).toEqual(strategies);
     for (const s of doc.strategies) {
       for (const field of ['completed', 'failed', 'requests', 'rateLimited', 'wallMs', 'peakRssBytes'] as const) {
         expect(typeof s[field], `${s.strategy}.${field}`).toBe('number');
@@ -94,7 +107,7 @@ describe('ringleader demo --json', () => {
   it('writes the report where --report says, with one chart per strategy', async () => {
     expect(doc.report).toBe(join(dir, 'report.html'));
     const html = await readFile(doc.report, 'utf8');
-    expect(html.match(/<figure class="chart"/g)).toHaveLength(3);
+    expect(html.match(/<figure class="chart"/g)).toHaveLength(strategies.length);
   });
 
   it('sends progress and the table to stderr', () => {
@@ -147,12 +160,35 @@ describe('ringleader command line', () => {
       expect(run.stdout).toMatch(/^usage: ringleader/);
     });
 
-  it('probe reports the host and the js backend', async () => {
+  it('probe reports the host and the backend an engine opened with auto really gets', async () => {
     const run = await cli(['probe', '--json']);
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as { kernel: string; cores: number; backend: { name: string } };
+    const report = JSON.parse(run.stdout) as ProbeJson;
     expect(report.kernel).not.toBe('');
     expect(report.cores).toBeGreaterThan(0);
+    const { Engine } = await import('../../lib/engine/index.js');
+    const engine = await Engine.open();
+    try {
+      expect(report.backend.name).toBe(engine.backend);
+    } finally {
+      await engine.close();
+    }
+    expect(report.native.loaded).toBe(nativeError === undefined);
+    if (nativeError === undefined) {
+      expect(report.ioUring).toBeDefined();
+      if (report.ioUring!.usable) expect(report.ioUring!.opcodes).toContain('OPENAT');
+      expect(report.pinning).toBeDefined();
+    }
+  });
+
+  it('probe without the addon reports the js backend and why', async () => {
+    const empty = join(dir, 'no-addon');
+    const run = await cli(['probe', '--json'], { RINGLEADER_ADDON_PATH: empty });
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as ProbeJson;
+    expect(report.native.loaded).toBe(false);
     expect(report.backend.name).toBe('js');
+    expect(report.backend.reason).toMatch(/native addon not loaded/);
+    expect(report.ioUring).toBeUndefined();
   });
 });
