@@ -3,7 +3,7 @@
 // ringleader's ratio to each peer; --json writes the same as one JSON document.
 
 import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const cell = fileURLToPath(new URL('./cell.mjs', import.meta.url));
@@ -16,20 +16,27 @@ const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const field = { throughput: 'tasksPerSec', heap: 'bytesPerTask', stall: 'maxStallMs' };
 
-const results = {};
-for (const impl of IMPLS) {
-  results[impl] = {};
-  for (const metric of METRICS) {
-    const samples = [];
-    for (let r = 0; r < RUNS; r++) {
+// Rounds are interleaved (every cell once per round) so a busy neighbour hits every
+// implementation alike instead of one implementation's whole sample.
+const samples = Object.fromEntries(IMPLS.map((impl) => [impl, Object.fromEntries(METRICS.map((m) => [m, []]))]));
+const load = [];
+for (let r = 0; r < RUNS; r++) {
+  load.push(loadavg()[0]);
+  for (const impl of IMPLS) {
+    for (const metric of METRICS) {
       const out = execFileSync(process.execPath, ['--expose-gc', cell, impl, metric], {
         encoding: 'utf8', env: process.env, maxBuffer: 1 << 20,
       });
-      samples.push(JSON.parse(out.trim().split('\n').pop())[field[metric]]);
+      const value = JSON.parse(out.trim().split('\n').pop())[field[metric]];
+      samples[impl][metric].push(value);
+      log(`  round ${r + 1}  ${impl.padEnd(17)} ${metric.padEnd(10)} ${fmt(metric, value)}`);
     }
-    results[impl][metric] = median(samples);
-    log(`  ${impl.padEnd(17)} ${metric.padEnd(10)} ${fmt(metric, results[impl][metric])}  (samples ${samples.map((s) => fmt(metric, s)).join(', ')})`);
   }
+}
+const results = {};
+for (const impl of IMPLS) {
+  results[impl] = {};
+  for (const metric of METRICS) results[impl][metric] = median(samples[impl][metric]);
 }
 
 function fmt(metric, v) {
@@ -46,7 +53,7 @@ function ratio(metric, ours, theirs) {
 const rows = IMPLS.map((impl) => [impl, ...METRICS.map((m) => fmt(m, results[impl][m]))]);
 log('');
 log(`1,000,000 trivial async tasks, concurrency 16, median of ${RUNS} (fresh process per cell)`);
-log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, 1-min load average at round starts: ${load.map((l) => l.toFixed(1)).join(', ')}`);
 log(table(['', '1M trivial tasks', 'heap per queued task', 'stall while 1M are submitted'], rows));
 
 const ours = ['ringleader.run', 'ringleader.limit'];
