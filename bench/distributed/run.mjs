@@ -39,11 +39,19 @@ async function redisUrl() {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
+// Round trips: script calls and MULTI/EXEC blocks (one each). Commands: everything Redis
+// executed for the clients, counting each redis.call inside a script and each member of
+// a transaction (the work Redis does per task), bar our own INFO.
 async function scriptCalls(admin) {
   const info = await admin.info('commandstats');
-  let calls = 0;
-  for (const m of info.matchAll(/cmdstat_(?:evalsha|eval|exec):calls=(\d+)/g)) calls += Number(m[1]);
-  return calls;
+  let trips = 0;
+  let commands = 0;
+  for (const m of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
+    if (m[1] === 'info') continue;
+    commands += Number(m[2]);
+    if (m[1] === 'evalsha' || m[1] === 'eval' || m[1] === 'exec') trips += Number(m[2]);
+  }
+  return { trips, commands };
 }
 
 function startWorker(cfg) {
@@ -81,11 +89,13 @@ async function measure(url, admin, peer, procs, round) {
   for (const w of workers) w.child.stdin.write('go\n');
   const reports = await Promise.all(workers.map(async (w) => JSON.parse(await w.next((l) => l.startsWith('{')))));
   const ms = performance.now() - started;
-  const calls = (await scriptCalls(admin)) - before;
+  const after = await scriptCalls(admin);
+  const calls = after.trips - before.trips;
+  const commands = after.commands - before.commands;
   for (const w of workers) w.child.stdin.end();
   await Promise.all(workers.map((w) => w.exited));
   const tasks = reports.reduce((n, r) => n + r.tasks, 0);
-  return { peer, procs, tasks, ms: Math.round(ms), tasksPerSec: Math.round((tasks / ms) * 1000), roundTripsPerTask: +(calls / tasks).toFixed(3) };
+  return { peer, procs, tasks, ms: Math.round(ms), tasksPerSec: Math.round((tasks / ms) * 1000), roundTripsPerTask: +(calls / tasks).toFixed(3), commandsPerTask: +(commands / tasks).toFixed(3) };
 }
 
 const redis = await redisUrl();
@@ -110,9 +120,9 @@ if (json) {
   console.log(JSON.stringify({ bench: 'distributed', globalConcurrency: GLOBAL, localConcurrency: 64, taskMs: TASK_MS, node: process.version, rows, ratios }));
 } else {
   console.log(`global concurrency ${GLOBAL}, local 64 per process, ${total} tasks of ${TASK_MS} ms per run\n`);
-  console.log('procs  peer                     tasks/s   round trips/task   wall ms');
+  console.log('procs  peer                     tasks/s   round trips/task   commands/task   wall ms');
   for (const r of rows) {
-    console.log(`${String(r.procs).padStart(5)}  ${r.peer.padEnd(23)} ${String(r.tasksPerSec).padStart(8)}   ${String(r.roundTripsPerTask).padStart(16)}   ${String(r.ms).padStart(7)}`);
+    console.log(`${String(r.procs).padStart(5)}  ${r.peer.padEnd(23)} ${String(r.tasksPerSec).padStart(8)}   ${String(r.roundTripsPerTask).padStart(16)}   ${String(r.commandsPerTask).padStart(13)}   ${String(r.ms).padStart(7)}`);
   }
   console.log('\nprocs  throughput ringleader/peer   round trips ringleader/peer');
   for (const r of ratios) console.log(`${String(r.procs).padStart(5)}  ${String(r.throughputRatio).padStart(26)}   ${String(r.roundTripRatio).padStart(31)}`);
