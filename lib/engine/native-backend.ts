@@ -7,8 +7,7 @@ import { fsError } from './fs-error.js';
 import { type Addon, type NativeEngine, kAdopted, kSyscalls } from './native.js';
 import type { EngineBackend, FileStat } from './types.js';
 
-// Files per crossing. Smaller chunks come back sooner (JS cuts views while the shards
-// read the next chunk); larger ones amortize the crossing. 256 keeps both near their floor.
+// Most files the addon takes per crossing (it cuts batches to one arena's worth).
 const kChunk = 256;
 const kECANCELED = -125;
 const kIfmt = 0o170000;
@@ -43,35 +42,27 @@ class ReadJob implements Pending {
 
   submit(engine: NativeEngine, backend: NativeBackend): boolean {
     while (!this.done && this.next < this.paths.length) {
-      const count = Math.min(kChunk, this.paths.length - this.next);
       const token = backend.register(this, this.next);
-      const taken = engine.readFiles(this.paths, this.next, count, token);
+      const taken = engine.readFiles(this.paths, this.next, this.paths.length - this.next, token);
       if (taken === 0) {
         backend.unregister(token);
         return false;
       }
       this.next += taken;
-      if (taken < count) return false;
     }
     return true;
   }
 
   /** One finished chunk starting at path index `start`. */
-  complete(start: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined, closing: boolean): void {
+  complete(start: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
+    data: number, slot: number, closing: boolean): void {
     if (this.done) return;
     const results = new Int32Array(arena, 0, count);
     const syscalls = new Uint8Array(arena, 4 * count, count);
-    let offset = (5 * count + 7) & ~7;
     for (let i = 0; i < count; i++) {
       const r = results[i]!;
       if (r >= 0) {
-        let buffer: Buffer;
-        if (syscalls[i] === kAdopted) {
-          buffer = adopted![i]!;
-        } else {
-          buffer = Buffer.from(arena, offset, r);
-          offset += r;
-        }
+        const buffer = syscalls[i] === kAdopted ? adopted![i]! : Buffer.from(arena, data + i * slot, r);
         if (this.settled !== undefined) this.settled[start + i] = { status: 'fulfilled', value: buffer };
         else this.values[start + i] = buffer;
         continue;
@@ -157,7 +148,7 @@ export class NativeBackend implements EngineBackend {
     this.name = options.backend;
     this.engine = new addon.Engine(
       { ...options, capacity: Math.max(options.queueDepth * 16, 2 * kChunk) },
-      (token, count, arena, adopted) => this.onRead(token, count, arena, adopted),
+      (token, count, arena, adopted, data, slot) => this.onRead(token, count, arena, adopted, data, slot),
       (token, result, syscall) => this.onWrite(token, result, syscall),
       (token, result, syscall, size, sec, nsec, mode) => this.onStat(token, result, syscall, size, sec, nsec, mode),
     );
@@ -239,11 +230,12 @@ export class NativeBackend implements EngineBackend {
     }
   }
 
-  private onRead(token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined): void {
+  private onRead(token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
+    data: number, slot: number): void {
     const chunk = this.chunks.get(token);
     if (chunk !== undefined) {
       this.chunks.delete(token);
-      chunk.job.complete(chunk.start, count, arena, adopted, this.closing);
+      chunk.job.complete(chunk.start, count, arena, adopted, data, slot, this.closing);
     }
     if (!this.closing) this.pump();
   }

@@ -36,14 +36,22 @@ export interface NativeEngineOptions {
   capacity: number;
 }
 
-/** Read batch: `arena` holds int32 results, uint8 syscall codes, then the copied bytes. */
-export type OnRead = (token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined) => void;
+/**
+ * Read batch: `arena` holds `count` int32 results and `count` uint8 syscall codes, then
+ * from byte `data` one `slot`-byte slot per file; file i's bytes start at data + i * slot
+ * unless its code is kAdopted, when they are `adopted[i]`.
+ */
+export type OnRead = (token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
+  data: number, slot: number) => void;
 export type OnWrite = (token: number, result: number, syscall: number) => void;
 export type OnStat = (token: number, result: number, syscall: number, size: number, mtimeSec: number,
   mtimeNsec: number, mode: number) => void;
 
 export interface NativeEngine {
-  /** Submits paths[start, start + count); returns how many were taken (a prefix, 0 when full). */
+  /**
+   * Submits a prefix of paths[start, start + count) as one batch: at most one arena's
+   * worth, less when the shards fill up; returns how many were taken (0 when full).
+   */
   readFiles(paths: readonly string[], start: number, count: number, token: number): number;
   writeFile(path: string, data: Uint8Array, token: number): boolean;
   stat(path: string, token: number): boolean;

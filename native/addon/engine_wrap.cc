@@ -1,8 +1,8 @@
 // Engine binding. A readFiles call turns a slice of a JS array of paths into pooled
-// FileOps and submits them with one Engine::submit; when the batch's last op drains, its
-// files are copied into one malloc'd arena handed to JS as a single external ArrayBuffer
-// (one finalizer per batch, not per file). Files over kAdoptBytes skip the copy: their
-// buffer is adopted as its own external Buffer, where one finalizer is cheap by comparison.
+// FileOps and submits them with one Engine::submit. Each op reads straight into its slot
+// of one arena per batch; when the batch's last op drains, the arena goes to JS as a
+// single external ArrayBuffer (one finalizer per batch, not per file, and no copy). A file
+// larger than its slot comes back in its op's own buffer, adopted as its own Buffer.
 #include "engine_wrap.h"
 
 #include <unistd.h>
@@ -18,15 +18,23 @@
 namespace ringleader::addon {
 namespace {
 
-// Larger files are handed over as their own Buffer instead of copied into the arena.
-constexpr std::size_t kAdoptBytes = 256 * 1024;
 // Ops kept for reuse; more than a few batches' worth would only hold memory.
 constexpr std::size_t kMaxPooledOps = 4096;
 // Read buffers kept in pooled ops, in bytes: reuse spares a malloc, page faults and a
 // shrink per file, but an idle engine should not sit on more than this.
 constexpr std::size_t kMaxPooledBytes = 32u << 20;
-// The size hint (see size_hint_) never asks for a first read larger than this.
-constexpr std::size_t kMaxSizeHint = 64 * 1024;
+// Ops keep buffers up to this size for reuse (the EOF probe needs 4 KiB of its own).
+constexpr std::size_t kMaxKeptBuffer = 128 * 1024;
+// Slot size while nothing has been read yet, and the largest slot: bigger files take
+// their own buffer rather than making every slot of a batch that big.
+constexpr std::size_t kDefaultSlot = 16 * 1024;
+constexpr std::size_t kMaxSlot = 128 * 1024;
+// Files per batch: as many as fill kArenaBytes, within [kMinBatch, kMaxBatch]. Smaller
+// batches come back sooner (JS cuts views while the shards read the next); larger ones
+// amortize the crossing.
+constexpr std::size_t kArenaBytes = 4u << 20;
+constexpr std::size_t kMinBatch = 16;
+constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kDrainChunk = 512;
 constexpr unsigned kMaxShards = 256;
 constexpr unsigned kMaxQueueDepth = 4096;
@@ -36,6 +44,24 @@ constexpr unsigned kMaxCapacity = 1u << 20;
 enum SyscallCode : uint8_t { kSysNone, kSysOpen, kSysRead, kSysWrite, kSysClose, kSysStat, kSysFstat };
 // Marks an arena entry whose bytes travel as an adopted Buffer instead.
 constexpr uint8_t kAdopted = 255;
+
+// Where the parts of a read arena for n files with the given slot size sit.
+struct ArenaLayout {
+  std::size_t data;
+  std::size_t total;
+};
+
+ArenaLayout arena_layout(std::size_t n, std::size_t slot) {
+  const std::size_t data = (5 * n + 63) & ~std::size_t{63};
+  return {data, data + n * slot};
+}
+
+// A slot that holds `size` bytes: rounded up to 64 so views start on cache lines, and
+// capped so one large file does not make a whole batch's slots large.
+std::size_t slot_for(std::size_t size) {
+  const std::size_t slot = (size + 63) & ~std::size_t{63};
+  return slot < kMaxSlot ? slot : kMaxSlot;
+}
 
 uint8_t syscall_code(const char* name) {
   if (name == nullptr) return kSysNone;
@@ -119,7 +145,8 @@ Napi::Function EngineWrap::define(Napi::Env env) {
 }
 
 // new Engine({ backend, shards, pin, queueDepth, capacity }, onRead, onWrite, onStat)
-EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()) {
+EngineWrap::EngineWrap(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()), arenas_(std::make_shared<ArenaPool>()) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction() ||
       !info[3].IsFunction()) {
@@ -209,6 +236,8 @@ void EngineWrap::shutdown() {
   for (auto& batch : batches_) {
     for (FileOp* op : batch->ops) delete op;
     batch->ops.clear();
+    arenas_->give(batch->arena, batch->arena_bytes);
+    batch->arena = nullptr;
   }
   batches_.clear();
   free_batches_.clear();
@@ -236,7 +265,7 @@ void EngineWrap::recycle(FileOp* op) {
     delete op;
     return;
   }
-  if (op->kind == OpKind::kReadFile && op->data.capacity() <= 2 * kMaxSizeHint &&
+  if (op->kind == OpKind::kReadFile && op->data.capacity() <= kMaxKeptBuffer &&
       pooled_bytes_ + op->data.capacity() <= kMaxPooledBytes) {
     pooled_bytes_ += op->data.capacity();
     op->data.set_size(0);
@@ -246,6 +275,9 @@ void EngineWrap::recycle(FileOp* op) {
   op->write_data = nullptr;
   op->write_size = 0;
   op->size_hint = 0;
+  op->dest = nullptr;
+  op->dest_size = 0;
+  op->in_dest = false;
   op->result = 0;
   op->syscall = nullptr;
   free_ops_.push_back(op);
@@ -266,6 +298,9 @@ uint32_t EngineWrap::take_batch(double token, OpKind kind) {
   b.done = 0;
   b.ops.clear();
   b.write_copy.reset();
+  b.arena = nullptr;
+  b.arena_bytes = 0;
+  b.slot = 0;
   ++live_batches_;
   return slot;
 }
@@ -275,11 +310,17 @@ void EngineWrap::free_batch(uint32_t slot) {
   for (FileOp* op : b.ops) recycle(op);
   b.ops.clear();
   b.write_copy.reset();
+  // Still here when it never reached JS (refused submit, shutdown): no op points into it
+  // any more, since every op of the batch has drained.
+  arenas_->give(b.arena, b.arena_bytes);
+  b.arena = nullptr;
+  b.arena_bytes = 0;
   free_batches_.push_back(slot);
   --live_batches_;
 }
 
-// readFiles(paths: string[], start, count, token) -> ops accepted (a prefix; 0 when full)
+// readFiles(paths: string[], start, count, token) -> ops accepted: a prefix of at most
+// count, cut to one arena's worth; 0 when the shards are full.
 Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check_open(env);
@@ -287,12 +328,26 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
   const Napi::Array paths = info[0].As<Napi::Array>();
   const uint32_t length = paths.Length();
   const uint32_t start = index_arg(info[1], "start", length);
-  const uint32_t count = index_arg(info[2], "count", length - start);
+  uint32_t count = index_arg(info[2], "count", length - start);
   const double token = token_arg(info[3]);
   if (count == 0) throw Napi::RangeError::New(env, "count must be at least 1");
 
+  const std::size_t slot_size = slot_ != 0 ? slot_ : kDefaultSlot;
+  std::size_t per_batch = kArenaBytes / slot_size;
+  if (per_batch < kMinBatch) per_batch = kMinBatch;
+  if (per_batch > kMaxBatch) per_batch = kMaxBatch;
+  if (count > per_batch) count = static_cast<uint32_t>(per_batch);
+
   const uint32_t slot = take_batch(token, OpKind::kReadFile);
   Batch& batch = *batches_[slot];
+  batch.slot = slot_size;
+  const ArenaLayout layout = arena_layout(count, slot_size);
+  batch.arena = arenas_->take(layout.total, &batch.arena_bytes);
+  batch.data = layout.data;
+  if (batch.arena == nullptr) {
+    free_batch(slot);
+    throw Napi::Error::New(env, "out of memory");
+  }
   batch.ops.reserve(count);
   try {
     for (uint32_t i = 0; i < count; ++i) {
@@ -302,7 +357,8 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
       batch.ops.push_back(op);
       op->kind = OpKind::kReadFile;
       op->keep_buffer = true;
-      op->size_hint = size_hint_;
+      op->dest = batch.arena + layout.data + i * slot_size;
+      op->dest_size = slot_size;
       op->id = (static_cast<uint64_t>(slot) << 32) | i;
       assign_path(env, element, &op->path);
     }
@@ -518,44 +574,17 @@ void EngineWrap::deliver(uint32_t slot, bool from_loop) {
        from_loop);
 }
 
-// Arena layout: int32 result per op (bytes, or -errno), uint8 syscall code per op, padding
-// to 8, then the bytes of every copied file in op order. JS walks it once to cut views.
+// Arena layout (see arena_layout): int32 result per op (bytes, or -errno), uint8 syscall
+// code per op, then at `data` one slot per op. JS cuts view i at data + i * slot. A batch
+// the shards took only part of keeps the data offset it was laid out with.
 void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
   Napi::Env env = env_;
   const std::size_t n = batch.ops.size();
-  const std::size_t header = (5 * n + 7) & ~std::size_t{7};
-  std::size_t copied = 0;
-  std::size_t largest = 0;
-  bool adopts = false;
-  for (const FileOp* op : batch.ops) {
-    if (op->result < 0) continue;
-    if (op->data.size() > largest) largest = op->data.size();
-    if (op->data.size() > kAdoptBytes) {
-      adopts = true;
-    } else {
-      copied += op->data.size();
-    }
-  }
-  // The next batches' first reads are sized for the largest file of this one: one round
-  // trip for files like it, and a buffer no bigger than needed (the core adds its EOF probe).
-  if (largest != 0) size_hint_ = largest < kMaxSizeHint ? largest : kMaxSizeHint;
-  auto* arena = static_cast<uint8_t*>(std::malloc(header + copied));
-  if (arena == nullptr) {
-    // Out of memory for the arena: every copied file fails alone, like a failed read.
-    for (FileOp* op : batch.ops) {
-      if (op->result >= 0 && op->data.size() <= kAdoptBytes) {
-        op->result = -ENOMEM;
-        op->syscall = "read";
-      }
-    }
-    copied = 0;
-    arena = static_cast<uint8_t*>(std::malloc(header == 0 ? 8 : header));
-    if (arena == nullptr) throw Napi::Error::New(env, "out of memory");
-  }
+  uint8_t* arena = batch.arena;
   auto* results = reinterpret_cast<int32_t*>(arena);
   uint8_t* syscalls = arena + 4 * n;
-  uint8_t* data = arena + header;
-  Napi::Array adopted = adopts ? Napi::Array::New(env, n) : Napi::Array();
+  std::size_t largest = 0;
+  bool adopts = false;
   for (std::size_t i = 0; i < n; ++i) {
     FileOp* op = batch.ops[i];
     if (op->result < 0) {
@@ -563,24 +592,40 @@ void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
       syscalls[i] = syscall_code(op->syscall);
       continue;
     }
-    const std::size_t size = op->data.size();
+    const auto size = static_cast<std::size_t>(op->result);
     results[i] = static_cast<int32_t>(size);
-    if (size > kAdoptBytes) {
+    if (size > largest) largest = size;
+    syscalls[i] = kSysNone;
+    if (op->in_dest) continue;
+    // Outgrew its slot (or was read without one): a small remainder is copied into the
+    // slot, anything else keeps its own buffer.
+    if (op->data.size() <= batch.slot) {
+      if (op->data.size() != 0) std::memcpy(arena + batch.data + i * batch.slot, op->data.data(), op->data.size());
+    } else {
       syscalls[i] = kAdopted;
+      adopts = true;
+    }
+  }
+  // The next batches' slots fit the largest file of this one: one read for files like it.
+  if (largest != 0) slot_ = slot_for(largest);
+  Napi::Array adopted = adopts ? Napi::Array::New(env, n) : Napi::Array();
+  if (adopts) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (syscalls[i] != kAdopted) continue;
+      FileOp* op = batch.ops[i];
+      const std::size_t size = op->data.size();
       uint8_t* bytes = op->data.release();
       adopted.Set(static_cast<uint32_t>(i),
                   Napi::Buffer<uint8_t>::New(env, bytes, size, [](Napi::Env, uint8_t* p) { std::free(p); }));
-      continue;
     }
-    syscalls[i] = kSysNone;
-    if (size != 0) std::memcpy(data, op->data.data(), size);
-    data += size;
   }
-  const Napi::ArrayBuffer buffer =
-      Napi::ArrayBuffer::New(env, arena, header + copied, [](Napi::Env, void* p) { std::free(p); });
+  const Napi::ArrayBuffer buffer = arenas_->hand_to_js(env, arena, batch.arena_bytes, batch.data + n * batch.slot);
+  batch.arena = nullptr;  // JS owns it now; its finalizer returns it to the pool
+  batch.arena_bytes = 0;
   call(on_read_,
        {Napi::Number::New(env, batch.token), Napi::Number::New(env, static_cast<double>(n)), buffer,
-        adopts ? static_cast<napi_value>(adopted) : static_cast<napi_value>(env.Undefined())},
+        adopts ? static_cast<napi_value>(adopted) : static_cast<napi_value>(env.Undefined()),
+        Napi::Number::New(env, static_cast<double>(batch.data)), Napi::Number::New(env, static_cast<double>(batch.slot))},
        from_loop);
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "arena_pool.h"
 #include "engine.h"
 
 namespace ringleader::addon {
@@ -29,6 +30,12 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     uint32_t done = 0;
     std::vector<FileOp*> ops;
     std::unique_ptr<uint8_t[]> write_copy;  // kWriteFile: JS may detach its buffer mid-write
+    // kReadFile: the arena the shards read into, slot i for op i, header for JS after
+    // delivery; owned here until handed to JS (or back to the pool).
+    uint8_t* arena = nullptr;
+    std::size_t arena_bytes = 0;
+    std::size_t data = 0;  // offset of slot 0
+    std::size_t slot = 0;
   };
 
   Napi::Value read_files(const Napi::CallbackInfo& info);
@@ -66,6 +73,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   void shutdown();
 
   Napi::Env env_;
+  std::shared_ptr<ArenaPool> arenas_;
   std::unique_ptr<Engine> engine_;
   Poll* poll_ = nullptr;
   bool referenced_ = false;
@@ -80,8 +88,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   uint32_t live_batches_ = 0;
   std::vector<FileOp*> free_ops_;
   std::size_t pooled_bytes_ = 0;
-  // Expected file size for the next reads; 0 (unknown) lets the core pick its default.
-  std::size_t size_hint_ = 0;
+  // Arena slot size for the next reads: the largest file of the last batch, so files
+  // like it land in their slot with one read.
+  std::size_t slot_ = 0;
   std::vector<FileOp*> submit_scratch_;
   std::vector<FileOp*> drain_scratch_;
   std::vector<uint32_t> finished_scratch_;

@@ -127,6 +127,8 @@ int64_t fail_blocking(FileOp* op, int err, const char* syscall) {
   return op->result = -err;
 }
 
+bool dest_usable(const FileOp* op) { return op->dest != nullptr && op->dest_size != 0 && op->dest_size <= kMaxDestBytes; }
+
 void read_blocking(FileOp* op) {
   const int fd = ::open(op->path.c_str(), kReadFlags | O_CLOEXEC);
   if (fd < 0) {
@@ -147,10 +149,12 @@ void read_blocking(FileOp* op) {
     ::close(fd);
     return;
   }
+  // A sized file that fits the caller's slot is read straight into it.
+  const bool to_dest = sized && dest_usable(op) && static_cast<uint64_t>(st.st_size) <= op->dest_size;
   std::size_t cap = sized ? static_cast<std::size_t>(st.st_size) : first_capacity(op->size_hint);
   std::size_t done = 0;
   int err = 0;
-  if (!op->data.reserve(cap)) err = ENOMEM;
+  if (!to_dest && !op->data.reserve(cap)) err = ENOMEM;
   while (err == 0) {
     if (done == cap) {
       if (sized) break;
@@ -166,7 +170,8 @@ void read_blocking(FileOp* op) {
     }
     std::size_t want = cap - done;
     if (want > kMaxChunk) want = kMaxChunk;
-    const ssize_t n = ::read(fd, op->data.data() + done, want);
+    uint8_t* base = to_dest ? op->dest : op->data.data();
+    const ssize_t n = ::read(fd, base + done, want);
     if (n < 0) {
       if (errno == EINTR) continue;
       err = errno;
@@ -181,8 +186,13 @@ void read_blocking(FileOp* op) {
     fail_blocking(op, err, "read");
     return;
   }
-  op->data.set_size(done);
-  if (!op->keep_buffer) op->data.shrink_to_fit();
+  if (to_dest) {
+    op->data.set_size(0);
+    op->in_dest = true;
+  } else {
+    op->data.set_size(done);
+    if (!op->keep_buffer) op->data.shrink_to_fit();
+  }
   op->result = static_cast<int64_t>(done);
 }
 
@@ -236,6 +246,7 @@ void stat_blocking(FileOp* op) {
 void run_blocking(FileOp* op) {
   op->result = 0;
   op->syscall = nullptr;
+  op->in_dest = false;
   if (op->kind != OpKind::kNop && !valid_path(op->path)) {
     fail_blocking(op, EINVAL, "open");
     return;
@@ -312,6 +323,7 @@ io_uring_sqe* UringFileOps::sqe(uint64_t user_data, unsigned flags) {
 FileOp* UringFileOps::start(FileOp* op) {
   op->result = 0;
   op->syscall = nullptr;
+  op->in_dest = false;
   op->progress = FileOp::Progress{};
   ++ops_in_flight_;
   if (op->kind != OpKind::kNop && !valid_path(op->path)) return fail(op, -EINVAL, "open");
@@ -340,9 +352,17 @@ void UringFileOps::prep_open(FileOp* op, int flags, mode_t mode, unsigned link) 
 
 FileOp* UringFileOps::start_read(FileOp* op) {
   FileOp::Progress& p = op->progress;
-  const std::size_t cap = first_capacity(op->size_hint);
-  if (!op->data.reserve(cap)) return fail(op, -ENOMEM, "read");
-  p.first_len = static_cast<uint32_t>(cap - kProbeBytes);
+  p.use_dest = dest_usable(op);
+  if (p.use_dest) {
+    // The first read fills the caller's slot; the probe lands in data, which a file
+    // that fits never needs otherwise.
+    if (!op->data.reserve(kProbeBytes)) return fail(op, -ENOMEM, "read");
+    p.first_len = static_cast<uint32_t>(op->dest_size);
+  } else {
+    const std::size_t cap = first_capacity(op->size_hint);
+    if (!op->data.reserve(cap)) return fail(op, -ENOMEM, "read");
+    p.first_len = static_cast<uint32_t>(cap - kProbeBytes);
+  }
   const int r = reserve(3);
   if (r < 0) return fail(op, r, "open");
   if (direct_) {
@@ -373,9 +393,10 @@ FileOp* UringFileOps::issue_reads(FileOp* op) {
   // No CLOSE in the chain: plain-linked it would be cancelled by that short read, and
   // hard-linked it would close a file that may still have bytes to read. It follows,
   // detached, in the next submit, and the op is reported without waiting for it.
-  uint8_t* buf = op->data.data();
-  prep_read(sqe(op_data(op, kTagRead), fixed | IOSQE_IO_HARDLINK), p.handle, buf, p.first_len, ~uint64_t{0});
-  prep_read(sqe(op_data(op, kTagProbe), fixed), p.handle, buf + p.first_len, kProbeBytes, ~uint64_t{0});
+  uint8_t* first = p.use_dest ? op->dest : op->data.data();
+  uint8_t* probe = p.use_dest ? op->data.data() : first + p.first_len;
+  prep_read(sqe(op_data(op, kTagRead), fixed | IOSQE_IO_HARDLINK), p.handle, first, p.first_len, ~uint64_t{0});
+  prep_read(sqe(op_data(op, kTagProbe), fixed), p.handle, probe, kProbeBytes, ~uint64_t{0});
   p.stage = kStageFirst;
   p.pending = static_cast<uint8_t>(p.pending + 2);
   return nullptr;
@@ -425,7 +446,28 @@ FileOp* UringFileOps::advance_read(FileOp* op) {
     return fail(op, p.error, p.error_syscall);
   }
   bool eof;
-  if (p.stage == kStageFirst) {
+  if (p.stage == kStageFirst && p.use_dest) {
+    const auto n1 = static_cast<std::size_t>(p.first_res);
+    const auto n2 = static_cast<std::size_t>(p.second_res);
+    if (n2 == 0) {
+      close_detached(op);
+      op->data.set_size(0);
+      op->in_dest = true;
+      return finish(op, static_cast<int64_t>(n1));
+    }
+    // The file outgrew the slot: carry on in data, slot bytes first, then the probe's.
+    const std::size_t have = n1 + n2;
+    const std::size_t cap = have < kDefaultReadCapacity / 2 ? kDefaultReadCapacity : 2 * have;
+    if (!op->data.reserve(cap)) {
+      close_detached(op);
+      return fail(op, -ENOMEM, "read");
+    }
+    std::memmove(op->data.data() + n1, op->data.data(), n2);
+    std::memcpy(op->data.data(), op->dest, n1);
+    p.use_dest = false;
+    p.done = have;
+    eof = false;
+  } else if (p.stage == kStageFirst) {
     const auto n1 = static_cast<std::size_t>(p.first_res);
     const auto n2 = static_cast<std::size_t>(p.second_res);
     // A first read that stopped short left a gap before the probe's bytes.

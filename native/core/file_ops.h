@@ -18,6 +18,8 @@ enum class OpKind : uint8_t { kNop, kReadFile, kWriteFile, kStat };
 
 // Files larger than this fail with -EFBIG, like fs.readFile's ERR_FS_FILE_TOO_LARGE.
 inline constexpr std::size_t kMaxReadBytes = 0x7fffffff;
+// Largest FileOp::dest honoured; one READ fills it.
+inline constexpr std::size_t kMaxDestBytes = std::size_t{1} << 30;
 
 // A malloc'd, growable byte buffer. malloc (not new[]) so the addon can hand the memory
 // to an external Node Buffer whose finalizer calls std::free.
@@ -67,17 +69,24 @@ struct FileOp {
   std::size_t write_size = 0;
   std::size_t size_hint = 0;  // kReadFile: expected size, 0 when unknown
   bool keep_buffer = false;   // kReadFile: the caller reuses data's capacity, so skip the final shrink
+  // kReadFile: borrowed memory (a slot of the caller's arena) the read lands in, so the
+  // bytes need no copy afterwards. A file that fits stays there (in_dest set, data empty);
+  // a larger one moves to `data`. Ignored when null, empty or over kMaxDestBytes.
+  uint8_t* dest = nullptr;
+  std::size_t dest_size = 0;
 
   // Outputs.
   int64_t result = 0;             // >= 0: bytes read or written (0 for stat and nop); < 0: -errno
   const char* syscall = nullptr;  // on failure, the step that failed, named as Node does
-  Bytes data;                     // kReadFile: the contents
+  Bytes data;                     // kReadFile: the contents, unless in_dest
+  bool in_dest = false;           // kReadFile: the contents are dest[0, result)
   StatInfo stat;                  // kStat
 
   // Executor-private progress.
   struct Progress {
     int handle = -1;      // fd, or direct-descriptor slot when `direct`
     bool direct = false;
+    bool use_dest = false;
     bool opened = false;
     bool closed = false;
     uint8_t stage = 0;

@@ -158,6 +158,62 @@ TEST(completes_a_file_whose_size_hint_was_too_small) {
   });
 }
 
+TEST(reads_a_file_that_fits_straight_into_the_callers_slot) {
+  TempDir dir;
+  REQUIRE(dir.ok());
+  const std::string data = pattern(4096, 5);
+  const std::string path = dir.write("fits", data);
+  each_mode([&](Executor& ex, Mode) {
+    // Exactly the file's size: the first read fills the slot, the probe proves EOF.
+    for (std::size_t slot_size : {std::size_t{4096}, std::size_t{6000}}) {
+      std::string slot(slot_size, '\xee');
+      FileOp op = read_op(path);
+      op.dest = reinterpret_cast<uint8_t*>(slot.data());
+      op.dest_size = slot.size();
+      ex.run(&op);
+      CHECK_EQ(op.result, 4096);
+      CHECK(op.in_dest);
+      CHECK_EQ(op.data.size(), 0u);
+      CHECK(slot.compare(0, data.size(), data) == 0);
+    }
+  });
+}
+
+TEST(moves_a_file_that_outgrows_the_callers_slot_into_its_own_buffer) {
+  TempDir dir;
+  REQUIRE(dir.ok());
+  for (std::size_t size : {std::size_t{4097}, std::size_t{9000}, std::size_t{300000}}) {
+    const std::string data = pattern(size, 11);
+    const std::string path = dir.write("big" + std::to_string(size), data);
+    each_mode([&](Executor& ex, Mode) {
+      std::string slot(4096, '\0');
+      FileOp op = read_op(path);
+      op.dest = reinterpret_cast<uint8_t*>(slot.data());
+      op.dest_size = slot.size();
+      ex.run(&op);
+      CHECK_EQ(op.result, static_cast<int64_t>(size));
+      CHECK(!op.in_dest);
+      CHECK(contents(op) == data);
+    });
+  }
+}
+
+TEST(reads_a_sizeless_proc_file_into_a_slot_or_its_own_buffer) {
+  each_mode([&](Executor& ex, Mode) {
+    for (std::size_t slot_size : {std::size_t{16}, std::size_t{65536}}) {
+      std::string slot(slot_size, '\0');
+      FileOp op = read_op("/proc/self/status");
+      op.dest = reinterpret_cast<uint8_t*>(slot.data());
+      op.dest_size = slot.size();
+      ex.run(&op);
+      CHECK(op.result > 0);
+      const std::string text = op.in_dest ? slot.substr(0, static_cast<std::size_t>(op.result)) : contents(op);
+      CHECK_EQ(text.size(), static_cast<std::size_t>(op.result));
+      CHECK(text.find("Name:") == 0);
+    }
+  });
+}
+
 TEST(reads_a_sizeless_proc_file_to_eof) {
   each_mode([&](Executor& ex, Mode) {
     FileOp op = read_op("/proc/self/status");

@@ -33,16 +33,16 @@ describe.skipIf(addon === undefined)('native addon', () => {
     // cmake-js is the developer path; when nobody ran it, there is nothing to load.
     it.skipIf(!existsSync(path))(`loads the ${name} build and reads through it (${path})`, async () => {
       const a = requireAddon(path) as Addon;
-      const arena = await new Promise<{ count: number; arena: ArrayBuffer }>((resolve) => {
-        const engine = openEngine(a, ((_token: number, count: number, arena: ArrayBuffer) => {
-          resolve({ count, arena });
+      const arena = await new Promise<{ count: number; arena: ArrayBuffer; data: number }>((resolve) => {
+        const engine = openEngine(a, ((_token: number, count: number, arena: ArrayBuffer, _adopted: unknown, data: number) => {
+          resolve({ count, arena, data });
           engine.close();
         }) as (...args: unknown[]) => void);
         expect(engine.readFiles([file], 0, 1, 1)).toBe(1);
       });
       const results = new Int32Array(arena.arena, 0, arena.count);
       expect(results[0]).toBe(8);
-      expect(Buffer.from(arena.arena, 8, 8).toString()).toBe('contents');
+      expect(Buffer.from(arena.arena, arena.data, 8).toString()).toBe('contents');
     });
   }
 
@@ -87,9 +87,9 @@ describe.skipIf(addon === undefined)('native addon', () => {
       const nodeGypBuild = require(workerData.nodeGypBuild);
       const a = nodeGypBuild(workerData.root);
       const pinned = a.pinCurrentThread(0);
-      const engine = new a.Engine({ backend: 'threads', shards: 1, pin: false, queueDepth: 4 }, (token, count, arena) => {
+      const engine = new a.Engine({ backend: 'threads', shards: 1, pin: false, queueDepth: 4 }, (token, count, arena, adopted, data) => {
         const size = new Int32Array(arena, 0, count)[0];
-        parentPort.postMessage({ pinned, text: Buffer.from(arena, 8, size).toString() });
+        parentPort.postMessage({ pinned, text: Buffer.from(arena, data, size).toString() });
         engine.close();
       }, () => {}, () => {});
       engine.readFiles([workerData.file], 0, 1, 1);`;

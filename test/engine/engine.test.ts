@@ -66,6 +66,15 @@ describe.each(backends)('Engine on %s', (backend) => {
     expect((await engine.readFile(sample[5]!)).equals(readFileSync(sample[5]!))).toBe(true);
   });
 
+  it('stays byte for byte while slot sizes adapt between small, large and mixed batches', async () => {
+    const small = Array.from({ length: 300 }, (_, i) => join(dir, 'many', `f${i}`));
+    const rounds = [small, sample, [...sample].reverse(), small, [...small.slice(0, 50), ...sample, ...small.slice(50, 100)], sample];
+    for (const paths of rounds) {
+      const buffers = await engine.readFiles(paths);
+      buffers.forEach((b, i) => expect(b.equals(readFileSync(paths[i]!))).toBe(true));
+    }
+  });
+
   it('returns an empty array for no paths', async () => {
     expect(await engine.readFiles([])).toEqual([]);
   });

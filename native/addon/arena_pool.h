@@ -1,0 +1,91 @@
+// Recycled read arenas. An arena travels to JS as one external ArrayBuffer; when V8
+// collects it, its finalizer (on the JS thread) gives the memory back here and a later
+// batch reuses it, so steady reading keeps its pages mapped instead of faulting fresh
+// zeroed pages in for every batch. Only the JS thread that owns the engine touches it.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace ringleader::addon {
+
+class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
+ public:
+  // Arenas come in multiples of this, so a returned one fits later batches of similar size.
+  static constexpr std::size_t kGranule = 64 * 1024;
+  // Memory kept for reuse; beyond it, returned arenas are freed.
+  static constexpr std::size_t kMaxPooledBytes = 64u << 20;
+  static constexpr std::size_t kMaxPooled = 64;
+
+  ArenaPool() = default;
+  ~ArenaPool() {
+    for (const Entry& e : free_) std::free(e.data);
+  }
+  ArenaPool(const ArenaPool&) = delete;
+  ArenaPool& operator=(const ArenaPool&) = delete;
+
+  static std::size_t round(std::size_t bytes) { return (bytes + kGranule - 1) / kGranule * kGranule; }
+
+  // An arena of round(bytes) bytes (*size set to it), or nullptr when memory runs out.
+  uint8_t* take(std::size_t bytes, std::size_t* size) {
+    *size = round(bytes);
+    for (std::size_t i = free_.size(); i > 0; --i) {
+      if (free_[i - 1].size == *size) {
+        uint8_t* data = free_[i - 1].data;
+        pooled_bytes_ -= *size;
+        free_[i - 1] = free_.back();
+        free_.pop_back();
+        return data;
+      }
+    }
+    return static_cast<uint8_t*>(std::malloc(*size));
+  }
+
+  void give(uint8_t* data, std::size_t size) {
+    if (data == nullptr) return;
+    if (free_.size() >= kMaxPooled || pooled_bytes_ + size > kMaxPooledBytes) {
+      std::free(data);
+      return;
+    }
+    free_.push_back({data, size});
+    pooled_bytes_ += size;
+  }
+
+  // An ArrayBuffer over the arena whose collection returns it to this pool.
+  Napi::ArrayBuffer hand_to_js(Napi::Env env, uint8_t* data, std::size_t size, std::size_t length) {
+    auto* hint = new Release{shared_from_this(), size};
+    try {
+      return Napi::ArrayBuffer::New(
+          env, data, length,
+          [](Napi::Env, void* p, Release* r) {
+            r->pool->give(static_cast<uint8_t*>(p), r->size);
+            delete r;
+          },
+          hint);
+    } catch (...) {
+      delete hint;
+      throw;
+    }
+  }
+
+ private:
+  struct Entry {
+    uint8_t* data;
+    std::size_t size;
+  };
+  struct Release {
+    std::shared_ptr<ArenaPool> pool;
+    std::size_t size;
+  };
+
+  std::vector<Entry> free_;
+  std::size_t pooled_bytes_ = 0;
+};
+
+}  // namespace ringleader::addon
