@@ -36,6 +36,7 @@ constexpr std::size_t kArenaBytes = 4u << 20;
 constexpr std::size_t kMinBatch = 16;
 constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kDrainChunk = 512;
+constexpr std::size_t kPathScratch = 16 * 1024;
 constexpr unsigned kMaxShards = 256;
 constexpr unsigned kMaxQueueDepth = 4096;
 constexpr unsigned kMaxCapacity = 1u << 20;
@@ -118,9 +119,18 @@ double token_arg(const Napi::Value& v) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
-// Reads a JS string straight into the op's reused std::string: two calls, no temporary.
-void assign_path(napi_env env, napi_value value, std::string* out) {
+// Reads a JS string into the op's reused std::string. One conversion into a scratch
+// buffer covers every real path (PATH_MAX is 4096 bytes); only a string that may have
+// been cut (within one UTF-8 sequence and the NUL of the end) pays a second pass.
+void assign_path(napi_env env, napi_value value, std::string* out, std::vector<char>* scratch) {
   std::size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &length) != napi_ok) {
+    throw Napi::TypeError::New(env, "path must be a string");
+  }
+  if (length + 4 < scratch->size()) {
+    out->assign(scratch->data(), length);
+    return;
+  }
   if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) {
     throw Napi::TypeError::New(env, "path must be a string");
   }
@@ -198,6 +208,7 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info)
   on_stat_ = Napi::Persistent(info[3].As<Napi::Function>());
   async_context_ = std::make_unique<Napi::AsyncContext>(env, "ringleader:engine");
   drain_scratch_.resize(kDrainChunk);
+  path_scratch_.resize(kPathScratch);
 }
 
 EngineWrap::~EngineWrap() { shutdown(); }
@@ -360,7 +371,7 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
       op->dest = batch.arena + layout.data + i * slot_size;
       op->dest_size = slot_size;
       op->id = (static_cast<uint64_t>(slot) << 32) | i;
-      assign_path(env, element, &op->path);
+      assign_path(env, element, &op->path, &path_scratch_);
     }
   } catch (...) {
     free_batch(slot);
@@ -407,7 +418,7 @@ Napi::Value EngineWrap::write_file(const Napi::CallbackInfo& info) {
   op->kind = OpKind::kWriteFile;
   op->keep_buffer = false;
   try {
-    assign_path(env, info[0], &op->path);
+    assign_path(env, info[0], &op->path, &path_scratch_);
     batch.write_copy.reset(new uint8_t[size == 0 ? 1 : size]);
   } catch (...) {
     recycle(op);
@@ -431,7 +442,7 @@ Napi::Value EngineWrap::stat(const Napi::CallbackInfo& info) {
   op->kind = OpKind::kStat;
   op->keep_buffer = false;
   try {
-    assign_path(env, info[0], &op->path);
+    assign_path(env, info[0], &op->path, &path_scratch_);
   } catch (...) {
     recycle(op);
     free_batch(slot);

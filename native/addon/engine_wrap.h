@@ -93,6 +93,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   std::size_t slot_ = 0;
   std::vector<FileOp*> submit_scratch_;
   std::vector<FileOp*> drain_scratch_;
+  std::vector<char> path_scratch_;
   std::vector<uint32_t> finished_scratch_;
 };
 

@@ -75,6 +75,15 @@ describe.each(backends)('Engine on %s', (backend) => {
     }
   });
 
+  it('reads paths outside ASCII and refuses an over-long one as fs.promises does', async () => {
+    const named = join(dir, 'f\u00fcr-\u0444\u0430\u0439\u043b-\ud83d\ude00');
+    writeFileSync(named, 'unicode');
+    expect((await engine.readFile(named)).toString()).toBe('unicode');
+    // Longer than the addon's path scratch buffer, with a multi-byte character at its end.
+    const long = join(dir, `${'x/'.repeat(9000)}\u00fc`);
+    expect(shape(await errorOf(engine.readFile(long)))).toEqual(shape(await errorOf(readFile(long))));
+  });
+
   it('returns an empty array for no paths', async () => {
     expect(await engine.readFiles([])).toEqual([]);
   });
