@@ -7,7 +7,7 @@ import { fsError } from './fs-error.js';
 import { type Addon, type NativeEngine, kAdopted, kSyscalls } from './native.js';
 import type { EngineBackend, FileStat } from './types.js';
 
-// Most files the addon takes per crossing (it cuts batches to one arena's worth).
+// Paths offered per crossing until the addon says how many it takes (one arena's worth).
 const kChunk = 256;
 const kECANCELED = -125;
 const kIfmt = 0o170000;
@@ -42,8 +42,11 @@ class ReadJob implements Pending {
 
   submit(engine: NativeEngine, backend: NativeBackend): boolean {
     while (!this.done && this.next < this.paths.length) {
+      const count = Math.min(backend.batch, this.paths.length - this.next);
+      // One string per batch: the addon converts it in one pass instead of one per path.
+      const joined = count === 1 ? this.paths[this.next]! : this.paths.slice(this.next, this.next + count).join('\0');
       const token = backend.register(this, this.next);
-      const taken = engine.readFiles(this.paths, this.next, this.paths.length - this.next, token);
+      const taken = engine.readFiles(joined, count, token);
       if (taken === 0) {
         backend.unregister(token);
         return false;
@@ -134,6 +137,8 @@ interface Waiter<T> {
 
 export class NativeBackend implements EngineBackend {
   readonly name: 'io_uring' | 'threads';
+  /** Paths per readFiles crossing, as the addon last asked. */
+  batch = kChunk;
   private readonly engine: NativeEngine;
   private readonly chunks = new Map<number, Chunk>();
   private readonly writes = new Map<number, Waiter<void>>();
@@ -148,7 +153,10 @@ export class NativeBackend implements EngineBackend {
     this.name = options.backend;
     this.engine = new addon.Engine(
       { ...options, capacity: Math.max(options.queueDepth * 16, 2 * kChunk) },
-      (token, count, arena, adopted, data, slot) => this.onRead(token, count, arena, adopted, data, slot),
+      (token, count, arena, adopted, data, slot, nextBatch) => {
+        this.batch = nextBatch;
+        this.onRead(token, count, arena, adopted, data, slot);
+      },
       (token, result, syscall) => this.onWrite(token, result, syscall),
       (token, result, syscall, size, sec, nsec, mode) => this.onStat(token, result, syscall, size, sec, nsec, mode),
     );

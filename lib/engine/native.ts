@@ -39,20 +39,21 @@ export interface NativeEngineOptions {
 /**
  * Read batch: `arena` holds `count` int32 results and `count` uint8 syscall codes, then
  * from byte `data` one `slot`-byte slot per file; file i's bytes start at data + i * slot
- * unless its code is kAdopted, when they are `adopted[i]`.
+ * unless its code is kAdopted, when they are `adopted[i]`. `nextBatch` is how many paths
+ * the addon takes per readFiles call from now on.
  */
 export type OnRead = (token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
-  data: number, slot: number) => void;
+  data: number, slot: number, nextBatch: number) => void;
 export type OnWrite = (token: number, result: number, syscall: number) => void;
 export type OnStat = (token: number, result: number, syscall: number, size: number, mtimeSec: number,
   mtimeNsec: number, mode: number) => void;
 
 export interface NativeEngine {
   /**
-   * Submits a prefix of paths[start, start + count) as one batch: at most one arena's
+   * Submits a prefix of `count` paths joined by NUL as one batch: at most one arena's
    * worth, less when the shards fill up; returns how many were taken (0 when full).
    */
-  readFiles(paths: readonly string[], start: number, count: number, token: number): number;
+  readFiles(paths: string, count: number, token: number): number;
   writeFile(path: string, data: Uint8Array, token: number): boolean;
   stat(path: string, token: number): boolean;
   /** Synchronous: every batch still out is delivered before it returns. */

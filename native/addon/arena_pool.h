@@ -20,13 +20,11 @@ class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
   // Arenas come in multiples of this, so a returned one fits later batches of similar size.
   static constexpr std::size_t kGranule = 64 * 1024;
   // Memory kept for reuse; beyond it, returned arenas are freed.
-  static constexpr std::size_t kMaxPooledBytes = 64u << 20;
-  static constexpr std::size_t kMaxPooled = 64;
+  static constexpr std::size_t kMaxPooledBytes = 512u << 20;
+  static constexpr std::size_t kMaxPooled = 1024;
 
   ArenaPool() = default;
-  ~ArenaPool() {
-    for (const Entry& e : free_) std::free(e.data);
-  }
+  ~ArenaPool() { clear(); }
   ArenaPool(const ArenaPool&) = delete;
   ArenaPool& operator=(const ArenaPool&) = delete;
 
@@ -47,9 +45,17 @@ class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
     return static_cast<uint8_t*>(std::malloc(*size));
   }
 
+  // Frees what is pooled; from then on returned arenas are freed, not kept.
+  void clear() {
+    for (const Entry& e : free_) std::free(e.data);
+    free_.clear();
+    pooled_bytes_ = 0;
+    closed_ = true;
+  }
+
   void give(uint8_t* data, std::size_t size) {
     if (data == nullptr) return;
-    if (free_.size() >= kMaxPooled || pooled_bytes_ + size > kMaxPooledBytes) {
+    if (closed_ || free_.size() >= kMaxPooled || pooled_bytes_ + size > kMaxPooledBytes) {
       std::free(data);
       return;
     }
@@ -86,6 +92,7 @@ class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
 
   std::vector<Entry> free_;
   std::size_t pooled_bytes_ = 0;
+  bool closed_ = false;
 };
 
 }  // namespace ringleader::addon

@@ -7,11 +7,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 
@@ -119,25 +121,28 @@ double token_arg(const Napi::Value& v) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
-// Reads a JS string into the op's reused std::string. One conversion into a scratch
-// buffer covers every real path (PATH_MAX is 4096 bytes); only a string that may have
-// been cut (within one UTF-8 sequence and the NUL of the end) pays a second pass.
-void assign_path(napi_env env, napi_value value, std::string* out, std::vector<char>* scratch) {
+// Converts a JS string to UTF-8 in the reused scratch buffer and returns its length. One
+// pass covers anything that fits; only a string that may have been cut (within one UTF-8
+// sequence and the NUL of the end) pays a second pass to measure it.
+std::size_t read_utf8(napi_env env, napi_value value, std::vector<char>* scratch, const char* what) {
   std::size_t length = 0;
   if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &length) != napi_ok) {
-    throw Napi::TypeError::New(env, "path must be a string");
+    throw Napi::TypeError::New(env, std::string(what) + " must be a string");
   }
-  if (length + 4 < scratch->size()) {
-    out->assign(scratch->data(), length);
-    return;
-  }
+  if (length + 4 < scratch->size()) return length;
   if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) {
-    throw Napi::TypeError::New(env, "path must be a string");
+    throw Napi::TypeError::New(env, std::string(what) + " must be a string");
   }
-  out->resize(length);
-  if (napi_get_value_string_utf8(env, value, out->data(), length + 1, &length) != napi_ok) {
-    throw Napi::TypeError::New(env, "path must be a string");
+  scratch->resize(length + 5);
+  if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &length) != napi_ok) {
+    throw Napi::TypeError::New(env, std::string(what) + " must be a string");
   }
+  return length;
+}
+
+void assign_path(napi_env env, napi_value value, std::string* out, std::vector<char>* scratch) {
+  const std::size_t length = read_utf8(env, value, scratch, "path");
+  out->assign(scratch->data(), length);
 }
 
 }  // namespace
@@ -256,6 +261,7 @@ void EngineWrap::shutdown() {
   for (FileOp* op : free_ops_) delete op;
   free_ops_.clear();
   pooled_bytes_ = 0;
+  arenas_->clear();
   engine_.reset();
 }
 
@@ -330,52 +336,50 @@ void EngineWrap::free_batch(uint32_t slot) {
   --live_batches_;
 }
 
-// readFiles(paths: string[], start, count, token) -> ops accepted: a prefix of at most
-// count, cut to one arena's worth; 0 when the shards are full.
+// readFiles(paths: string, count, token) -> ops accepted. `paths` holds count paths
+// joined by NUL (which no path can contain), so a batch crosses as one string, converted
+// in one pass. Takes a prefix: at most one arena's worth, less when the shards fill up;
+// 0 when they are full.
 Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check_open(env);
-  if (info.Length() < 4 || !info[0].IsArray()) throw Napi::TypeError::New(env, "readFiles(paths, start, count, token)");
-  const Napi::Array paths = info[0].As<Napi::Array>();
-  const uint32_t length = paths.Length();
-  const uint32_t start = index_arg(info[1], "start", length);
-  uint32_t count = index_arg(info[2], "count", length - start);
-  const double token = token_arg(info[3]);
+  if (info.Length() < 3 || !info[0].IsString()) throw Napi::TypeError::New(env, "readFiles(paths: string, count, token)");
+  const uint32_t count = index_arg(info[1], "count", UINT32_MAX);
+  const double token = token_arg(info[2]);
   if (count == 0) throw Napi::RangeError::New(env, "count must be at least 1");
+  const std::size_t length = read_utf8(env, info[0], &path_scratch_, "paths");
+  const char* joined = path_scratch_.data();
+  if (static_cast<std::size_t>(std::count(joined, joined + length, '\0')) != count - 1) {
+    throw Napi::RangeError::New(env, "paths must hold count paths separated by NUL");
+  }
 
   const std::size_t slot_size = slot_ != 0 ? slot_ : kDefaultSlot;
-  std::size_t per_batch = kArenaBytes / slot_size;
-  if (per_batch < kMinBatch) per_batch = kMinBatch;
-  if (per_batch > kMaxBatch) per_batch = kMaxBatch;
-  if (count > per_batch) count = static_cast<uint32_t>(per_batch);
-
+  const uint32_t n = count < batch_limit() ? count : batch_limit();
   const uint32_t slot = take_batch(token, OpKind::kReadFile);
   Batch& batch = *batches_[slot];
   batch.slot = slot_size;
-  const ArenaLayout layout = arena_layout(count, slot_size);
+  const ArenaLayout layout = arena_layout(n, slot_size);
   batch.arena = arenas_->take(layout.total, &batch.arena_bytes);
   batch.data = layout.data;
   if (batch.arena == nullptr) {
     free_batch(slot);
     throw Napi::Error::New(env, "out of memory");
   }
-  batch.ops.reserve(count);
-  try {
-    for (uint32_t i = 0; i < count; ++i) {
-      napi_value element;
-      if (napi_get_element(env, paths, start + i, &element) != napi_ok) throw Napi::Error::New(env, "bad paths array");
-      FileOp* op = take_op();
-      batch.ops.push_back(op);
-      op->kind = OpKind::kReadFile;
-      op->keep_buffer = true;
-      op->dest = batch.arena + layout.data + i * slot_size;
-      op->dest_size = slot_size;
-      op->id = (static_cast<uint64_t>(slot) << 32) | i;
-      assign_path(env, element, &op->path, &path_scratch_);
-    }
-  } catch (...) {
-    free_batch(slot);
-    throw;
+  batch.ops.reserve(n);
+  const char* at = joined;
+  const char* end = joined + length;
+  for (uint32_t i = 0; i < n; ++i) {
+    const auto* nul = static_cast<const char*>(std::memchr(at, '\0', static_cast<std::size_t>(end - at)));
+    const char* stop = nul != nullptr ? nul : end;
+    FileOp* op = take_op();
+    batch.ops.push_back(op);
+    op->kind = OpKind::kReadFile;
+    op->keep_buffer = true;
+    op->dest = batch.arena + layout.data + i * slot_size;
+    op->dest_size = slot_size;
+    op->id = (static_cast<uint64_t>(slot) << 32) | i;
+    op->path.assign(at, static_cast<std::size_t>(stop - at));
+    at = stop + 1;
   }
   const int accepted = engine_->submit(batch.ops.data(), batch.ops.size());
   const std::size_t taken = accepted > 0 ? static_cast<std::size_t>(accepted) : 0;
@@ -386,6 +390,13 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
   }
   update_ref();
   return Napi::Number::New(env, static_cast<double>(taken));
+}
+
+uint32_t EngineWrap::batch_limit() const {
+  const std::size_t per_batch = kArenaBytes / (slot_ != 0 ? slot_ : kDefaultSlot);
+  if (per_batch < kMinBatch) return kMinBatch;
+  if (per_batch > kMaxBatch) return kMaxBatch;
+  return static_cast<uint32_t>(per_batch);
 }
 
 bool EngineWrap::submit_one(uint32_t slot, FileOp* op) {
@@ -462,6 +473,7 @@ Napi::Value EngineWrap::close(const Napi::CallbackInfo& info) {
   for (FileOp* op : free_ops_) delete op;
   free_ops_.clear();
   pooled_bytes_ = 0;
+  arenas_->clear();
   return info.Env().Undefined();
 }
 
@@ -636,7 +648,8 @@ void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
   call(on_read_,
        {Napi::Number::New(env, batch.token), Napi::Number::New(env, static_cast<double>(n)), buffer,
         adopts ? static_cast<napi_value>(adopted) : static_cast<napi_value>(env.Undefined()),
-        Napi::Number::New(env, static_cast<double>(batch.data)), Napi::Number::New(env, static_cast<double>(batch.slot))},
+        Napi::Number::New(env, static_cast<double>(batch.data)), Napi::Number::New(env, static_cast<double>(batch.slot)),
+        Napi::Number::New(env, batch_limit())},
        from_loop);
 }
 

@@ -46,6 +46,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value outstanding(const Napi::CallbackInfo& info);
 
   void check_open(Napi::Env env) const;
+  // Files the next read batch may hold: as many slots as fill one arena, within bounds.
+  uint32_t batch_limit() const;
   FileOp* take_op();
   void recycle(FileOp* op);
   uint32_t take_batch(double token, OpKind kind);

@@ -38,7 +38,7 @@ describe.skipIf(addon === undefined)('native addon', () => {
           resolve({ count, arena, data });
           engine.close();
         }) as (...args: unknown[]) => void);
-        expect(engine.readFiles([file], 0, 1, 1)).toBe(1);
+        expect(engine.readFiles(file, 1, 1)).toBe(1);
       });
       const results = new Int32Array(arena.arena, 0, arena.count);
       expect(results[0]).toBe(8);
@@ -52,19 +52,21 @@ describe.skipIf(addon === undefined)('native addon', () => {
     expect(() => new a.Engine({ backend: 'threads', shards: -1 } as never, noop, noop, noop)).toThrow(RangeError);
     expect(() => new (a.Engine as unknown as new () => unknown)()).toThrow(TypeError);
     const engine = openEngine(a);
-    expect(() => engine.readFiles('x' as unknown as string[], 0, 1, 1)).toThrow(TypeError);
-    expect(() => engine.readFiles([file], 0, 2, 1)).toThrow(RangeError);
-    expect(() => engine.readFiles([file], 5, 1, 1)).toThrow(RangeError);
-    expect(() => engine.readFiles([file], -1, 1, 1)).toThrow(RangeError);
-    expect(() => engine.readFiles([file], 0, 0, 1)).toThrow(RangeError);
-    expect(() => engine.readFiles([file], 0, 1.5, 1)).toThrow(RangeError);
-    expect(() => engine.readFiles([42 as unknown as string], 0, 1, 1)).toThrow(TypeError);
+    expect(() => engine.readFiles([file] as unknown as string, 1, 1)).toThrow(TypeError);
+    expect(() => engine.readFiles(42 as unknown as string, 1, 1)).toThrow(TypeError);
+    expect(() => engine.readFiles(file, 2, 1)).toThrow(RangeError);
+    expect(() => engine.readFiles(`${file}\0${file}`, 1, 1)).toThrow(RangeError);
+    expect(() => engine.readFiles(`${file}\0${file}\0`, 2, 1)).toThrow(RangeError);
+    expect(() => engine.readFiles(file, -1, 1)).toThrow(RangeError);
+    expect(() => engine.readFiles(file, 0, 1)).toThrow(RangeError);
+    expect(() => engine.readFiles(file, 1.5, 1)).toThrow(RangeError);
+    expect(() => engine.readFiles(file, 2 ** 40, 1)).toThrow(RangeError);
     expect(() => engine.writeFile(file, 'str' as unknown as Uint8Array, 1)).toThrow(TypeError);
     expect(() => engine.writeFile(file, new Uint16Array(2) as unknown as Uint8Array, 1)).toThrow(TypeError);
     expect(() => engine.stat(7 as unknown as string, 1)).toThrow(TypeError);
     engine.close();
     engine.close();
-    expect(() => engine.readFiles([file], 0, 1, 1)).toThrow(/closed/);
+    expect(() => engine.readFiles(file, 1, 1)).toThrow(/closed/);
     expect(() => engine.stat(file, 1)).toThrow(/closed/);
     expect(() => engine.info()).toThrow(/closed/);
   });
@@ -92,7 +94,7 @@ describe.skipIf(addon === undefined)('native addon', () => {
         parentPort.postMessage({ pinned, text: Buffer.from(arena, data, size).toString() });
         engine.close();
       }, () => {}, () => {});
-      engine.readFiles([workerData.file], 0, 1, 1);`;
+      engine.readFiles(workerData.file, 1, 1);`;
     const worker = new Worker(source, {
       eval: true,
       workerData: { root, file, nodeGypBuild: requireAddon.resolve('node-gyp-build') },
@@ -113,7 +115,7 @@ describe.skipIf(addon === undefined)('native addon', () => {
       const { workerData } = require('node:worker_threads');
       const a = require(workerData.nodeGypBuild)(workerData.root);
       const engine = new a.Engine({ backend: 'threads', shards: 2, pin: false, queueDepth: 4 }, () => {}, () => {}, () => {});
-      engine.readFiles([workerData.file, workerData.file], 0, 2, 1);`;
+      engine.readFiles(workerData.file + '\\0' + workerData.file, 2, 1);`;
     const worker = new Worker(source, { eval: true, workerData: { root, file, nodeGypBuild: requireAddon.resolve('node-gyp-build') } });
     const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
     expect(code).toBe(0);
