@@ -1,16 +1,18 @@
 // File-read benchmark (`npm run bench:io`): engine.readFiles on each backend against
-// Promise.all(fs.promises.readFile), a readFileSync loop and native/bench's C++ figures,
-// page cache hot, each figure the median of several runs. `--json` prints one object.
+// Promise.all(fs.promises.readFile), a readFileSync loop and native/bench's C++ figures
+// (a plain openat/pread/close loop and the core engine on 2 io_uring shards), page cache
+// hot. Contenders take turns run by run, so load from elsewhere falls on all of them;
+// each figure is the median of BENCH_RUNS runs (default 7). `--json` prints one object.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const json = process.argv.includes('--json');
-const runs = Number(process.env.BENCH_RUNS ?? 5);
+const runs = Number(process.env.BENCH_RUNS ?? 7);
 const { Engine } = await import(join(root, 'dist/engine/index.js'));
 
 const sets = [
@@ -18,38 +20,45 @@ const sets = [
   { name: '1,000 x 64 KiB', files: 1_000, size: 64 * 1024 },
 ];
 
+const kPeer = 'Promise.all(fs.promises.readFile)';
+const kSync = 'readFileSync loop';
+const kJs = 'engine.readFiles (js)';
+const kThreads = 'engine.readFiles (threads)';
+const kUring = 'engine.readFiles (io_uring)';
+const kCLoop = 'C++ openat/pread/close loop, 1 thread';
+const kCUring = 'C++ core engine, io_uring, 2 shards';
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-async function measure(fn, paths) {
-  const times = [];
-  await fn(paths); // warm-up: page cache, dentries, JIT
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const out = await fn(paths);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-    if (out.length !== paths.length) throw new Error('short result');
-  }
-  return median(times);
-}
-
-// native/bench/file_bench, when a CMake build has it; it reads its own 10,000 x 4 KiB set.
-function nativeFigures() {
+// native/bench/file_bench from a CMake build, on its own copy of the same file set.
+function nativeFigures(set) {
   for (const dir of ['build-cmake/default', 'build/cmake-default']) {
     const bin = join(root, dir, 'native/bench/file_bench');
     if (!existsSync(bin)) continue;
-    const out = execFileSync(bin, { encoding: 'utf8' });
+    const out = execFileSync(bin, [String(set.files), String(set.size)], {
+      encoding: 'utf8',
+      env: { ...process.env, BENCH_RUNS: String(Math.max(3, Math.min(runs, 5))) },
+    });
     const pick = (re) => Number(out.match(re)?.[1] ?? NaN);
     return {
       source: bin,
-      syncLoop: pick(/sync openat\/pread\/close, 1 thread\s+(\d+)/),
-      ioUring2Shards: pick(/engine io_uring, 2 shards\s+(\d+)/),
-      rawRing: pick(/raw ring OPENAT->READ->CLOSE, 1 thread\s+(\d+)/),
+      [kCLoop]: pick(/sync openat\/pread\/close, 1 thread\s+(\d+)/),
+      [kCUring]: pick(/engine io_uring, 2 shards\s+(\d+)/),
     };
   }
-  return { source: null, note: 'native/bench/file_bench not built (cmake --preset default && cmake --build --preset default)' };
+  return { source: null };
+}
+
+// Dirty pages of the files just written would be written back mid-measurement.
+function flushWrites() {
+  try {
+    execFileSync('sync');
+  } catch {
+    // No sync(1): the runs are still correct, only noisier.
+  }
 }
 
 const engines = {};
@@ -61,7 +70,12 @@ for (const backend of ['io_uring', 'threads', 'js']) {
   }
 }
 
-const results = { machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version }, runs, sets: [] };
+const results = {
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version },
+  runs,
+  loadBefore: loadavg(),
+  sets: [],
+};
 const dir = mkdtempSync(join(tmpdir(), 'ringleader-bench-io-'));
 try {
   for (const set of sets) {
@@ -74,54 +88,78 @@ try {
       writeFileSync(p, data);
       paths.push(p);
     }
+    flushWrites();
     const contenders = {
-      'Promise.all(fs.promises.readFile)': (ps) => Promise.all(ps.map((p) => readFile(p))),
-      'readFileSync loop': async (ps) => ps.map((p) => readFileSync(p)),
+      [kPeer]: (ps) => Promise.all(ps.map((p) => readFile(p))),
+      [kSync]: async (ps) => ps.map((p) => readFileSync(p)),
     };
     for (const [backend, engine] of Object.entries(engines)) {
       if (engine.error === undefined) contenders[`engine.readFiles (${backend})`] = (ps) => engine.readFiles(ps);
     }
-    const rows = {};
-    for (const [name, fn] of Object.entries(contenders)) {
-      const seconds = await measure(fn, paths);
-      rows[name] = { seconds, filesPerSec: set.files / seconds, gbPerSec: (set.files * set.size) / seconds / 1e9 };
+    const names = Object.keys(contenders);
+    const times = Object.fromEntries(names.map((n) => [n, []]));
+    for (const name of names) await contenders[name](paths); // warm-up: page cache, dentries, JIT, pools
+    for (let r = 0; r < runs; r++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(r + k) % names.length];
+        const t0 = process.hrtime.bigint();
+        const out = await contenders[name](paths);
+        times[name].push(Number(process.hrtime.bigint() - t0) / 1e9);
+        if (out.length !== paths.length || out[out.length - 1].length !== set.size) throw new Error(`${name}: short result`);
+      }
     }
-    results.sets.push({ name: set.name, files: set.files, size: set.size, rows });
+    const rows = {};
+    for (const name of names) rows[name] = set.files / median(times[name]);
+    const native = nativeFigures(set);
+    for (const name of [kCLoop, kCUring]) if (Number.isFinite(native[name])) rows[name] = native[name];
+    results.sets.push({ name: set.name, files: set.files, size: set.size, filesPerSec: rows, nativeSource: native.source });
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
   for (const engine of Object.values(engines)) if (engine.error === undefined) await engine.close();
 }
-results.native = nativeFigures();
+results.loadAfter = loadavg();
 results.unavailable = Object.fromEntries(Object.entries(engines).filter(([, e]) => e.error !== undefined).map(([k, e]) => [k, e.error]));
 
-const small = results.sets[0].rows;
-const big = results.sets[1].rows;
-const best = (rows) => rows['engine.readFiles (io_uring)'] ?? rows['engine.readFiles (threads)'] ?? rows['engine.readFiles (js)'];
-results.targets = {
-  'vs Promise.all(fs.promises.readFile), 4 KiB (>= 20x)': best(small).filesPerSec / small['Promise.all(fs.promises.readFile)'].filesPerSec,
-  'vs readFileSync loop, 4 KiB (>= 2x)': best(small).filesPerSec / small['readFileSync loop'].filesPerSec,
-  'vs native/bench 2-shard io_uring, 4 KiB (>= 0.5)': best(small).filesPerSec / (results.native.ioUring2Shards ?? NaN),
-  'vs readFileSync loop, 64 KiB (>= 1x)': best(big).filesPerSec / big['readFileSync loop'].filesPerSec,
-};
+const [small, big] = results.sets.map((s) => s.filesPerSec);
+const best = (rows) => rows[kUring] ?? rows[kThreads] ?? rows[kJs];
+results.targets = [
+  { name: `engine vs ${kPeer}, 4 KiB`, goal: 20, value: best(small) / small[kPeer] },
+  { name: `engine vs ${kSync}, 4 KiB`, goal: 2, value: best(small) / small[kSync] },
+  { name: `engine vs ${kCUring}, 4 KiB`, goal: 0.5, value: best(small) / (small[kCUring] ?? NaN) },
+  { name: `engine vs ${kSync}, 64 KiB`, goal: 1, value: best(big) / big[kSync] },
+];
+
+function table(set) {
+  const rows = set.filesPerSec;
+  const peers = [kPeer, kSync, kJs, kThreads, kCLoop, kCUring].filter((p) => rows[p] !== undefined);
+  const short = { [kPeer]: 'Promise.all', [kSync]: 'readFileSync', [kJs]: 'js', [kThreads]: 'threads', [kCLoop]: 'C++ loop', [kCUring]: 'C++ 2 shards' };
+  const lines = [
+    `| ${set.name} | files/s | GB/s | ${peers.map((p) => `x ${short[p]}`).join(' | ')} |`,
+    `|---|--:|--:|${peers.map(() => '--:').join('|')}|`,
+  ];
+  for (const [name, rate] of Object.entries(rows)) {
+    const gb = (rate * set.size) / 1e9;
+    const ratios = peers.map((p) => (rows[p] ? (rate / rows[p]).toFixed(2) : 'n/a'));
+    lines.push(`| ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${gb.toFixed(2)} | ${ratios.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
 
 if (json) {
   console.log(JSON.stringify(results, null, 2));
 } else {
-  console.log(`${results.machine.cpus} x ${results.machine.model}, Linux ${results.machine.kernel}, Node ${results.machine.node}; median of ${runs}`);
-  for (const set of results.sets) {
-    console.log(`\n${set.name}`);
-    const peer = set.rows['Promise.all(fs.promises.readFile)'].filesPerSec;
-    for (const [name, r] of Object.entries(set.rows)) {
-      console.log(`  ${name.padEnd(36)} ${r.filesPerSec.toFixed(0).padStart(9)} files/s ${r.gbPerSec.toFixed(2).padStart(6)} GB/s ${(r.filesPerSec / peer).toFixed(1).padStart(6)}x Promise.all`);
-    }
-  }
-  if (results.native.source) {
-    console.log(`\nnative/bench (10,000 x 4 KiB, best of 3): sync loop ${results.native.syncLoop} files/s, raw ring ${results.native.rawRing}, engine io_uring 2 shards ${results.native.ioUring2Shards}`);
-  } else {
-    console.log(`\n${results.native.note}`);
+  const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`${results.machine.cpus} x ${results.machine.model}, Linux ${results.machine.kernel}, Node ${results.machine.node}`);
+  console.log(`median of ${runs} runs, contenders interleaved; load average ${load(results.loadBefore)} before, ${load(results.loadAfter)} after\n`);
+  for (const set of results.sets) console.log(`${table(set)}\n`);
+  if (results.sets.some((s) => s.nativeSource === null)) {
+    console.log('native/bench/file_bench not built (cmake --preset default && cmake --build --preset default): C++ columns missing\n');
   }
   for (const [k, v] of Object.entries(results.unavailable)) console.log(`backend ${k} unavailable: ${v}`);
-  console.log('\ntargets:');
-  for (const [k, v] of Object.entries(results.targets)) console.log(`  ${k.padEnd(50)} ${Number.isFinite(v) ? v.toFixed(2) : 'n/a'}`);
+  console.log('targets (engine = the best native backend, io_uring where it runs):');
+  for (const t of results.targets) {
+    const ok = Number.isFinite(t.value) ? (t.value >= t.goal ? 'met' : 'NOT met') : 'n/a';
+    console.log(`  ${t.name.padEnd(58)} ${Number.isFinite(t.value) ? t.value.toFixed(2).padStart(6) : '   n/a'}  (goal >= ${t.goal})  ${ok}`);
+  }
 }

@@ -1,6 +1,8 @@
-// Small-file reads, files per second: a one-thread openat/pread/close loop (the peer),
+// Whole-file reads, files per second: a one-thread openat/pread/close loop (the peer),
 // a raw io_uring OPENAT -> READ -> CLOSE chain per file (queue depth 64, batches of 32),
 // and the Engine's read-file op on 1 and 2 shards in io_uring and threads modes.
+// `file_bench [files] [bytes]` (default 10000 x 4096, at most 65536 bytes); each figure
+// is the median of BENCH_RUNS runs (default 5).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,19 +19,21 @@
 #include "ring.h"
 
 using namespace ringleader;
-using ringleader::bench::best_rate;
+using ringleader::bench::median_rate;
 
 namespace {
 
-constexpr std::size_t kFiles = 10'000;
-constexpr std::size_t kFileSize = 4096;
+constexpr std::size_t kMaxFileSize = 64 * 1024;
+std::size_t g_files = 10'000;
+std::size_t g_file_size = 4096;
+int g_runs = 5;
 constexpr unsigned kDepth = 64;
 constexpr unsigned kBatch = 32;
 
 std::vector<std::string> make_files(const std::string& dir) {
   std::vector<std::string> paths;
-  std::string data(kFileSize, 'r');
-  for (std::size_t i = 0; i < kFiles; ++i) {
+  std::string data(g_file_size, 'r');
+  for (std::size_t i = 0; i < g_files; ++i) {
     std::string p = dir + "/f" + std::to_string(i);
     const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
@@ -43,12 +47,12 @@ std::vector<std::string> make_files(const std::string& dir) {
 }
 
 std::size_t sync_loop(const std::vector<std::string>& paths) {
-  static char buf[64 * 1024];
+  static char buf[kMaxFileSize + 4096];
   std::size_t ok = 0;
   for (const std::string& p : paths) {
     const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
-    if (::pread(fd, buf, sizeof buf, 0) == static_cast<ssize_t>(kFileSize)) ++ok;
+    if (::pread(fd, buf, sizeof buf, 0) == static_cast<ssize_t>(g_file_size)) ++ok;
     ::close(fd);
   }
   return ok;
@@ -57,7 +61,7 @@ std::size_t sync_loop(const std::vector<std::string>& paths) {
 // One chain per file into direct-descriptor slot i % kDepth; the file is done when its
 // three CQEs are in.
 std::size_t raw_chain(Ring& ring, const std::vector<std::string>& paths) {
-  static char bufs[kDepth][64 * 1024];
+  static char bufs[kDepth][kMaxFileSize + 4096];
   unsigned cqes_left[kDepth] = {};
   std::vector<unsigned> free_slots;
   for (unsigned i = 0; i < kDepth; ++i) free_slots.push_back(i);
@@ -89,7 +93,7 @@ std::size_t raw_chain(Ring& ring, const std::vector<std::string>& paths) {
     const unsigned n = ring.peek_batch_cqe(cqes, 128);
     for (unsigned i = 0; i < n; ++i) {
       const auto slot = static_cast<unsigned>(cqes[i]->user_data & 0xffffffff);
-      if ((cqes[i]->user_data >> 32) == 1 && cqes[i]->res == static_cast<int>(kFileSize)) ++ok;
+      if ((cqes[i]->user_data >> 32) == 1 && cqes[i]->res == static_cast<int>(g_file_size)) ++ok;
       if (--cqes_left[slot] == 0) {
         free_slots.push_back(slot);
         ++done;
@@ -114,7 +118,7 @@ std::size_t engine_reads(Engine& engine, std::vector<FileOp>& ops) {
       if (r > 0) submitted += static_cast<std::size_t>(r);
     }
     const std::size_t n = engine.drain(out, 256);
-    for (std::size_t i = 0; i < n; ++i) ok += out[i]->result == static_cast<int64_t>(kFileSize) ? 1 : 0;
+    for (std::size_t i = 0; i < n; ++i) ok += out[i]->result == static_cast<int64_t>(g_file_size) ? 1 : 0;
     drained += n;
     if (n == 0 && submitted == ops.size()) engine.wait(100);
   }
@@ -136,12 +140,19 @@ double engine_rate(Backend backend, unsigned shards, bool direct, const std::vec
     ops[i].kind = OpKind::kReadFile;
     ops[i].path = paths[i];
   }
-  return best_rate(3, [&] { return engine_reads(*engine, ops); });
+  return median_rate(g_runs, [&] { return engine_reads(*engine, ops); });
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) g_files = std::strtoul(argv[1], nullptr, 10);
+  if (argc > 2) g_file_size = std::strtoul(argv[2], nullptr, 10);
+  if (const char* runs = std::getenv("BENCH_RUNS")) g_runs = std::atoi(runs);
+  if (g_files == 0 || g_file_size == 0 || g_file_size > kMaxFileSize || g_runs < 1) {
+    std::fprintf(stderr, "usage: file_bench [files] [bytes <= %zu]; BENCH_RUNS >= 1\n", kMaxFileSize);
+    return 2;
+  }
   const char* base = std::getenv("TMPDIR");
   std::string dir = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/ringleader-bench-XXXXXX";
   if (mkdtemp(dir.data()) == nullptr) {
@@ -151,16 +162,16 @@ int main() {
   const std::vector<std::string> paths = make_files(dir);
   sync_loop(paths);  // warm the page cache and dentries for every contender
 
-  std::printf("%zu files x %zu B, queue depth %u, batches of %u, best of 3 (files/s)\n", kFiles, kFileSize, kDepth,
-              kBatch);
-  const double sync = best_rate(3, [&] { return sync_loop(paths); });
+  std::printf("%zu files x %zu B, queue depth %u, batches of %u, median of %d (files/s)\n", g_files, g_file_size,
+              kDepth, kBatch, g_runs);
+  const double sync = median_rate(g_runs, [&] { return sync_loop(paths); });
   std::printf("  sync openat/pread/close, 1 thread     %9.0f\n", sync);
 
   Ring ring;
   RingOptions ro;
   ro.entries = 4 * kDepth;
   if (ring.init(ro) == 0 && ring.register_files_sparse(kDepth) == 0) {
-    const double chain = best_rate(3, [&] { return raw_chain(ring, paths); });
+    const double chain = median_rate(g_runs, [&] { return raw_chain(ring, paths); });
     std::printf("  raw ring OPENAT->READ->CLOSE, 1 thread %9.0f  (%.2fx sync)\n", chain, chain / sync);
   } else {
     std::printf("  raw ring: io_uring unavailable\n");
