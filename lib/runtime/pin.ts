@@ -2,33 +2,22 @@
 // cannot: no addon built yet, an addon without pinning, or the kernel refusing the mask.
 
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from '../engine/native.js';
 
 export type PinResult = { core: number } | { refused: string };
-
-type Pinner = (core: number) => unknown;
-
-// Both dist/runtime/ and lib/runtime/ sit two levels below the package root.
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let pinner: Pinner | string | undefined;
-
-function loadPinner(): Pinner | string {
-  if (pinner !== undefined) return pinner;
-  try {
-    const load = createRequire(import.meta.url)('node-gyp-build') as (dir: string) => Record<string, unknown>;
-    const fn = load(root).pinCurrentThread;
-    pinner = typeof fn === 'function' ? (fn as Pinner) : 'the native addon has no pinCurrentThread()';
-  } catch (err) {
-    pinner = `native addon not loaded: ${firstLine(err)}`;
-  }
-  return pinner;
-}
 
 // Loader errors append a require stack that says nothing to someone reading stats().
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+
+// The addon is loaded once per thread (each worker pins itself, so each loads it).
+function loadPinner(): ((core: number) => unknown) | string {
+  const loaded = loadAddon();
+  if ('error' in loaded) return loaded.error;
+  const fn: unknown = loaded.addon.pinCurrentThread;
+  return typeof fn === 'function' ? (fn as (core: number) => unknown) : 'the native addon has no pinCurrentThread()';
 }
 
 /** Why pinning cannot work in this process, or undefined when the addon offers it. */

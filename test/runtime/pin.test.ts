@@ -1,10 +1,17 @@
-// Pinning through the native addon: each worker reports its own core. While the addon is
-// not built the core test is skipped with the reason, and the pool still runs and says why.
+// Pinning through the native addon: each worker reports its own core. Where the addon is
+// not built the core tests are skipped with the reason; a child process without the addon
+// shows the pool still runs and says why.
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowedCores, pinningUnavailable } from '../../lib/runtime/pin.js';
 import type { WorkerPool } from '../../lib/runtime/worker-pool.js';
 import { keyFor, open } from './helpers.js';
 
+const run = promisify(execFile);
 const unavailable = pinningUnavailable();
 if (unavailable !== undefined) console.warn(`pinning tests skipped: ${unavailable}`);
 
@@ -34,10 +41,16 @@ describe('WorkerPool pinning', () => {
     }
   });
 
-  it.runIf(unavailable !== undefined)('runs unpinned and reports why when the addon cannot pin', async () => {
-    pool = await open({ pin: true });
-    expect(await pool.run('still runs')).toBe('still runs');
-    for (const w of pool.stats().workers) expect(w.pin).toEqual({ refused: unavailable });
+  it('runs unpinned and reports why when the addon cannot load', async () => {
+    // A process of its own, so the addon this one loaded does not answer for it.
+    const fixture = fileURLToPath(new URL('./fixtures/unpinned.mjs', import.meta.url));
+    const { stdout } = await run(process.execPath, [fixture], {
+      env: { ...process.env, RINGLEADER_ADDON_PATH: join(tmpdir(), 'ringleader-no-addon-here') },
+    });
+    const report = JSON.parse(stdout) as { out: unknown; pins: unknown[] };
+    expect(report.out).toBe('still runs');
+    expect(report.pins).toHaveLength(2);
+    for (const pin of report.pins) expect(pin).toEqual({ refused: expect.stringMatching(/^native addon not loaded/) });
   });
 
   it('reports no pinning when the pool was opened without pin', async () => {
