@@ -182,7 +182,7 @@ describe('Scheduler property', () => {
           vi.useRealTimers();
         }
       },
-    ), { numRuns: Number(process.env.PROP_RUNS ?? 1000), interruptAfterTimeLimit: 20_000, markInterruptAsFailure: true });
+    ), { numRuns: Number(process.env.PROP_RUNS ?? 1000), interruptAfterTimeLimit: Number(process.env.PROP_TIME_MS ?? 20_000), markInterruptAsFailure: true });
   });
 });
 
