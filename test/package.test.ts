@@ -32,9 +32,15 @@ describe('package entry points', () => {
   it('exports every public name of the contract', async () => {
     const mod = await import('ringleader');
     for (const name of ['Scheduler', 'Semaphore', 'limit', 'RingleaderError', 'QueueFullError', 'ClosedError',
-      'TimeoutError', 'CircuitOpenError', 'DroppedError', 'retry', 'TokenBucket', 'CircuitBreaker']) {
+      'TimeoutError', 'CircuitOpenError', 'DroppedError', 'StoreUnavailableError', 'retry', 'TokenBucket', 'CircuitBreaker',
+      'Engine', 'probe', 'WorkerPool', 'WorkerCrashedError', 'RedisStore']) {
       expect(mod, name).toHaveProperty(name);
     }
+  });
+
+  it('ringleader/runtime-worker resolves to the worker side of WorkerPool', async () => {
+    const mod = await import('ringleader/runtime-worker');
+    expect(typeof mod.defineWorker).toBe('function');
   });
 
   it('the ringleader command prints usage and exits 2 on a bad flag', () => {
