@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -133,7 +134,11 @@ std::size_t read_utf8(napi_env env, napi_value value, std::vector<char>* scratch
   if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) {
     throw Napi::TypeError::New(env, std::string(what) + " must be a string");
   }
-  scratch->resize(length + 5);
+  try {
+    scratch->resize(length + 5);
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "out of memory");
+  }
   if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &length) != napi_ok) {
     throw Napi::TypeError::New(env, std::string(what) + " must be a string");
   }
@@ -365,21 +370,26 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
     free_batch(slot);
     throw Napi::Error::New(env, "out of memory");
   }
-  batch.ops.reserve(n);
   const char* at = joined;
   const char* end = joined + length;
-  for (uint32_t i = 0; i < n; ++i) {
-    const auto* nul = static_cast<const char*>(std::memchr(at, '\0', static_cast<std::size_t>(end - at)));
-    const char* stop = nul != nullptr ? nul : end;
-    FileOp* op = take_op();
-    batch.ops.push_back(op);
-    op->kind = OpKind::kReadFile;
-    op->keep_buffer = true;
-    op->dest = batch.arena + layout.data + i * slot_size;
-    op->dest_size = slot_size;
-    op->id = (static_cast<uint64_t>(slot) << 32) | i;
-    op->path.assign(at, static_cast<std::size_t>(stop - at));
-    at = stop + 1;
+  try {
+    batch.ops.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const auto* nul = static_cast<const char*>(std::memchr(at, '\0', static_cast<std::size_t>(end - at)));
+      const char* stop = nul != nullptr ? nul : end;
+      FileOp* op = take_op();
+      batch.ops.push_back(op);
+      op->kind = OpKind::kReadFile;
+      op->keep_buffer = true;
+      op->dest = batch.arena + layout.data + i * slot_size;
+      op->dest_size = slot_size;
+      op->id = (static_cast<uint64_t>(slot) << 32) | i;
+      op->path.assign(at, static_cast<std::size_t>(stop - at));
+      at = stop + 1;
+    }
+  } catch (const std::bad_alloc&) {
+    free_batch(slot);
+    throw Napi::Error::New(env, "out of memory");
   }
   const int accepted = engine_->submit(batch.ops.data(), batch.ops.size());
   const std::size_t taken = accepted > 0 ? static_cast<std::size_t>(accepted) : 0;
