@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
 import { ClosedError, DroppedError, QueueFullError } from '../errors.js';
 import { List, type Linked } from '../scheduler/list.js';
 import type { OnFull } from '../scheduler/scheduler.js';
@@ -427,6 +427,11 @@ export class WorkerPool {
   }
 
   private onReplies(slot: Slot, replies: Reply[]): void {
+    this.settleReplies(slot, replies);
+    this.dispatch(slot);
+  }
+
+  private settleReplies(slot: Slot, replies: Reply[]): void {
     const now = performance.now();
     for (const r of replies) {
       const task = slot.inFlight.get(r[0]);
@@ -443,7 +448,6 @@ export class WorkerPool {
         this.settle(task, false, deserializeError(r[2]));
       }
     }
-    this.dispatch(slot);
   }
 
   private spawn(slot: Slot): void {
@@ -489,6 +493,14 @@ export class WorkerPool {
 
   private onExit(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
+    // Replies the worker posted just before it died may still sit in the port: tasks that
+    // finished settle with their results, not as crashed.
+    const port = slot.port;
+    while (port !== undefined && slot.port === port) {
+      const m = receiveMessageOnPort(port);
+      if (m === undefined) break;
+      if (Array.isArray(m.message)) this.settleReplies(slot, m.message as Reply[]);
+    }
     slot.worker = undefined;
     slot.port?.close();
     slot.port = undefined;

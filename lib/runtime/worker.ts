@@ -126,7 +126,7 @@ class Runner {
     if (this.replies.length >= FLUSH_COUNT || performance.now() - this.firstReplyAt >= FLUSH_MS) this.flush();
   }
 
-  private flush(): void {
+  flush(): void {
     if (this.replies.length === 0) return;
     const replies = this.replies;
     const transfers = this.transfers;
@@ -175,6 +175,9 @@ export function defineWorker<D = unknown, R = unknown>(handler: WorkerHandler<D,
 function start(handler: WorkerHandler, init: InitMessage): void {
   const ready: ReadyMessage = { ready: init.core === null ? null : pinCurrentThread(init.core) };
   const runner = new Runner(handler, init.port, new Int32Array(init.started));
+  // A handler that calls process.exit() would otherwise take the batched results of the
+  // tasks it ran before with it, and the pool would report those tasks as crashed.
+  process.on('exit', () => runner.flush());
   init.port.on('message', (batch: Request[]) => {
     runner.accept(batch);
     runner.pump();

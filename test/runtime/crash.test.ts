@@ -50,6 +50,18 @@ describe('WorkerPool failures', () => {
     expect(stats.workers[0]!.failed).toBe(1);
   });
 
+  it('settles tasks that finished before a synchronous handler exited with their results', async () => {
+    pool = await open({ threads: 1, filename: new URL('./fixtures/sync.mjs', import.meta.url) });
+    await pool.run('warm');
+    const done = Array.from({ length: 10 }, (_, i) => pool!.run(i));
+    const doomed = pool.run({ op: 'exit', code: 5 });
+    const after = pool.run('after');
+    expect(await Promise.all(done)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await doomed.catch((e: unknown) => e)).toMatchObject({ code: 'ERR_WORKER_CRASHED', exitCode: 5 });
+    expect(await after).toBe('after');
+    expect(pool.stats()).toMatchObject({ completed: 12, failed: 1, crashes: 1 });
+  });
+
   it('treats an uncaught error in the worker as a crash with the error as cause', async () => {
     pool = await open({ threads: 1 });
     const err = await pool.run({ op: 'uncaught' }).catch((e: unknown) => e);
