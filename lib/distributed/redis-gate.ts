@@ -54,7 +54,7 @@ interface Lease {
 
 interface Batch {
   leaves: Lease[];
-  renewed: boolean;
+  renewals: Lease[];
   corrections: Correction[];
   enters: Waiter[];
 }
@@ -90,6 +90,8 @@ export class RedisGate implements Gate {
   private leaves: Lease[] = [];
   private corrections: Correction[] = [];
   private renewDue = false;
+  // Leases of the current renewal round not sent yet: a round of more than MAX_LIST spans calls.
+  private renewing: Lease[] = [];
   // Waiters should be tried: something may have changed since the head was refused.
   private recheck = false;
   // The head was refused by a shared budget: new arrivals queue behind it without a call.
@@ -182,7 +184,7 @@ export class RedisGate implements Gate {
     this.held.clear();
     this.leaves = [];
     if ((leaves.length > 0 || this.registered) && this.host.ready() && this.leased) {
-      const { keys, args } = this.encode({ leaves, renewed: false, corrections: [], enters: [] }, false);
+      const { keys, args } = this.encode({ leaves, renewals: [], corrections: [], enters: [] }, false);
       await bounded(this.host.sync(keys, args).then(noop, noop), this.stallMs);
     }
     this.host.forget(this);
@@ -242,9 +244,17 @@ export class RedisGate implements Gate {
       if (this.failOpen) this.openAll();
       return;
     }
+    if (this.renewDue) {
+      this.renewDue = false;
+      this.renewing = this.leased ? [...this.held.values()] : [];
+    }
+    let renewals: Lease[] = [];
+    while (renewals.length === 0 && this.renewing.length > 0) {
+      renewals = this.renewing.splice(0, MAX_LIST).filter((lease) => this.held.has(lease.fence));
+    }
     const batch: Batch = {
       leaves: this.leaves.splice(0, MAX_LIST),
-      renewed: this.renewDue,
+      renewals,
       corrections: this.corrections.splice(0, MAX_LIST),
       enters: [],
     };
@@ -253,9 +263,9 @@ export class RedisGate implements Gate {
     }
     const more = this.waiters.size > batch.enters.length;
     const deregister = this.registered && this.waiters.size === 0;
-    if (batch.leaves.length === 0 && !batch.renewed && batch.corrections.length === 0 && batch.enters.length === 0 && !deregister) return;
+    if (batch.leaves.length === 0 && batch.renewals.length === 0 && batch.corrections.length === 0 &&
+        batch.enters.length === 0 && !deregister) return;
     this.recheck = false;
-    this.renewDue = false;
     const { keys, args } = this.encode(batch, more);
     this.sentAt = performance.now();
     this.inflight = this.host.sync(keys, args).then(
@@ -286,9 +296,8 @@ export class RedisGate implements Gate {
     for (const w of this.windows) args.push(w.limit, w.interval, w.tokens ? 1 : 0, w.burst < w.limit ? w.burst : 0);
     args.push(batch.leaves.length);
     for (const lease of batch.leaves) args.push(lease.fence, indexOf(lease.key));
-    const renewals = batch.renewed && this.leased ? [...this.held.values()].slice(0, MAX_LIST) : [];
-    args.push(renewals.length);
-    for (const lease of renewals) args.push(lease.fence, indexOf(lease.key));
+    args.push(batch.renewals.length);
+    for (const lease of batch.renewals) args.push(lease.fence, indexOf(lease.key));
     args.push(batch.corrections.length);
     for (const c of batch.corrections) args.push(c.old, c.next, c.delta);
     args.push(batch.enters.length);
@@ -329,7 +338,7 @@ export class RedisGate implements Gate {
       this.armRecheck(this.blocked ? Math.min(Math.max(hint, 1), this.recheckMs) : this.recheckMs);
     }
     this.updateRenewTimer();
-    if (this.leaves.length > 0 || this.corrections.length > 0 || this.renewDue || this.recheck ||
+    if (this.leaves.length > 0 || this.corrections.length > 0 || this.renewDue || this.renewing.length > 0 || this.recheck ||
         (this.registered && this.waiters.size === 0)) {
       this.schedule();
     }
@@ -377,7 +386,8 @@ export class RedisGate implements Gate {
     // Leaves are idempotent and corrections only apply once: both are safe to send again.
     this.leaves.unshift(...batch.leaves);
     this.corrections.unshift(...batch.corrections);
-    if (batch.renewed) this.renewDue = true;
+    // The round starts over once Redis answers again.
+    if (batch.renewals.length > 0 || this.renewing.length > 0) this.renewDue = true;
     if (batch.enters.length > 0) this.recheck = true;
     if (this.failOpen) this.openAll();
     if (this.closed) return;
@@ -409,7 +419,7 @@ export class RedisGate implements Gate {
     this.recheckTimer = undefined;
   }
 
-  // One timer renews every lease of the gate in one call; unref'd so an idle process exits.
+  // One timer renews every lease of the gate, MAX_LIST per call; unref'd so an idle process exits.
   private updateRenewTimer(): void {
     if (this.held.size > 0 && this.renewTimer === undefined && !this.closed) {
       this.renewTimer = setInterval(() => {

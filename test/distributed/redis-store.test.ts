@@ -183,6 +183,27 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     expect(bStarted).toBeGreaterThanOrEqual(aEnded);
   });
 
+  it('renews every held lease, also past 500 running attempts in one process', async () => {
+    const prefix = newPrefix();
+    const st = new RedisStore(client(), { prefix, leaseMs: 1000, renewEveryMs: 100 });
+    stores.push(st);
+    const s = new Scheduler({ concurrency: 600, store: st, global: { concurrency: 600 } });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    const running = Array.from({ length: 600 }, () => s.run(async () => {
+      started++;
+      await gate;
+    }));
+    await until(() => started === 600);
+    const [sec, usec] = await admin.time();
+    const admittedBy = Number(sec) * 1000 + Number(usec) / 1000;
+    // Every lease renewed after the last admission outlives the expiry it was admitted with.
+    await until(async () => (await admin.zcount(`{${prefix}}:holders`, admittedBy + 1000, '+inf')) === 600);
+    release();
+    await Promise.all(running);
+  });
+
   it('survives SCRIPT FLUSH between calls', async () => {
     const s = new Scheduler({ concurrency: 2, store: store(newPrefix()), global: { concurrency: 2 } });
     await s.run(() => 1);
