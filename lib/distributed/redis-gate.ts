@@ -19,6 +19,8 @@ export interface GateHost {
   ready(): boolean;
   /** The cause of the current outage, or undefined while Redis answers. */
   outage(): Error | undefined;
+  /** Redis was found unreachable (a lost connection, a failed call), not merely still connecting. */
+  failing(): boolean;
   sync(keys: string[], args: Array<string | number>): Promise<number[]>;
   callFailed(err: unknown): void;
   callSucceeded(): void;
@@ -127,7 +129,7 @@ export class RedisGate implements Gate {
       }
     }
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.failOpen && this.down() !== undefined) return Promise.resolve(LOCAL_TICKET);
+    if (this.failOpen && this.failing()) return Promise.resolve(LOCAL_TICKET);
     return new Promise<GateTicket>((resolve, reject) => {
       const waiter: Waiter = {
         next: undefined, prev: undefined, key, tokens, signal, resolve, reject, gone: false,
@@ -193,10 +195,20 @@ export class RedisGate implements Gate {
   private down(): Error | undefined {
     const outage = this.host.outage();
     if (outage !== undefined) return outage;
-    if (this.inflight !== undefined && performance.now() - this.sentAt > this.stallMs) {
+    if (this.stalled()) {
       return new StoreUnavailableError(`redis has not answered for ${Math.round(performance.now() - this.sentAt)} ms`);
     }
     return undefined;
+  }
+
+  // Fail-open runs locally only once Redis is known to be out: a client still making its
+  // first connection is waited for, or a fleet starting together would overrun the budget.
+  private failing(): boolean {
+    return this.host.failing() || this.stalled();
+  }
+
+  private stalled(): boolean {
+    return this.inflight !== undefined && performance.now() - this.sentAt > this.stallMs;
   }
 
   private abandon(w: Waiter): void {
@@ -241,7 +253,7 @@ export class RedisGate implements Gate {
   private flush(): void {
     if (this.inflight !== undefined || this.closed || this.retryTimer !== undefined) return;
     if (!this.host.ready()) {
-      if (this.failOpen) this.openAll();
+      if (this.failOpen && this.failing()) this.openAll();
       return;
     }
     if (this.renewDue) {

@@ -104,6 +104,7 @@ export class RedisStore extends EventEmitter implements GateStore {
       channel: `${redis.options.keyPrefix ?? ''}${keyPrefix}released`,
       ready: () => this.ready(),
       outage: () => this.outage(),
+      failing: () => this.failing(),
       sync: (keys, args) => (this.redis as unknown as SyncCommand)[COMMAND](keys.length, ...keys, ...args),
       callFailed: (err) => this.callFailed(err),
       callSucceeded: () => {
@@ -153,6 +154,11 @@ export class RedisStore extends EventEmitter implements GateStore {
       return new StoreUnavailableError(`redis connection is ${this.redis.status}`, { cause: this.lastError });
     }
     return this.callFailure;
+  }
+
+  private failing(): boolean {
+    const status = this.redis.status;
+    return this.isDown || (status !== 'ready' && status !== 'wait' && status !== 'connecting' && status !== 'connect');
   }
 
   private callFailed(err: unknown): void {

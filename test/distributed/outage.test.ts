@@ -105,6 +105,29 @@ describe.skipIf(redisMissing !== undefined)('RedisStore when Redis is unreachabl
     expect(typeof await s.run((ctx) => ctx.fence)).toBe('number');
   });
 
+  it('fails open only once Redis is known down: a client still connecting is waited for', async () => {
+    const fresh = new Redis(server.url);
+    const st = new RedisStore(fresh, { prefix: `outage-${prefixCount++}`, leaseMs: 1000 });
+    const errors: unknown[] = [];
+    st.on('error', (err) => errors.push(err));
+    expect(fresh.status).toBe('connecting');
+    const s = new Scheduler({ concurrency: 6, store: st, global: { concurrency: 2, failOpen: true } });
+    let running = 0;
+    let peak = 0;
+    const fences = await Promise.all(Array.from({ length: 6 }, () => s.run(async (ctx) => {
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(20);
+      running--;
+      return ctx.fence;
+    })));
+    expect(peak).toBe(2);
+    expect(fences.every((f) => typeof f === 'number')).toBe(true);
+    expect(errors).toEqual([]);
+    await st.close();
+    fresh.disconnect();
+  });
+
   it('resumes global limits after Redis restarts, with fences still rising', async () => {
     const s = new Scheduler({ concurrency: 4, store, global: { concurrency: 2 } });
     const before = await s.run((ctx) => ctx.fence);
