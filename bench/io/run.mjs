@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const json = process.argv.includes('--json');
@@ -50,6 +52,16 @@ function nativeFigures(set) {
     };
   }
   return { source: null };
+}
+
+// Each timed run starts from a collected heap, and after V8's background sweeping of it,
+// so no contender pays for the garbage the one before it left (the engines and the
+// readFileSync loop alike).
+v8.setFlagsFromString('--expose-gc');
+const gc = globalThis.gc ?? runInNewContext('gc');
+async function settleHeap() {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 // Dirty pages of the files just written would be written back mid-measurement.
@@ -102,6 +114,7 @@ try {
     for (let r = 0; r < runs; r++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(r + k) % names.length];
+        await settleHeap();
         const t0 = process.hrtime.bigint();
         const out = await contenders[name](paths);
         times[name].push(Number(process.hrtime.bigint() - t0) / 1e9);
