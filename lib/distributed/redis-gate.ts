@@ -103,6 +103,7 @@ export class RedisGate implements Gate {
   private sentAt = 0;
   private scheduled = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private retryMs = RETRY_MIN_MS;
   private recheckTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -171,8 +172,13 @@ export class RedisGate implements Gate {
   }
 
   /** Gives back every lease held, rejects waiters with ClosedError, stops timers. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    // The scheduler and the store may both close a gate: both wait for the same leaves.
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
     for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
       this.settle(w);

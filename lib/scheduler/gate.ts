@@ -37,6 +37,12 @@ export interface Gate {
   enter(request: GateRequest): Promise<GateTicket>;
   /** Why the store cannot be used right now, or undefined when it can. */
   unavailable(): Error | undefined;
+  /**
+   * Called once, when the scheduler that asked for this gate has closed and nothing of it
+   * runs: send what is still owed (the last leaves) and forget the gate. The scheduler's
+   * close() resolves after this settles.
+   */
+  close?(): Promise<void>;
 }
 
 /** A shared store, such as RedisStore, that makes a gate for a scheduler's global limits. */

@@ -913,7 +913,12 @@ export class Scheduler extends EventEmitter {
     if (this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.state === 'closing') {
       this.state = 'closed';
-      this.closeResolve!();
+      const resolve = this.closeResolve!;
+      const gate = this.gate;
+      // The last attempts' leaves must reach the store before close() says we are done, or
+      // a process that quits its client right after holds their slots for a whole lease.
+      if (gate?.close === undefined) resolve();
+      else void Promise.resolve().then(() => gate.close!()).then(resolve, resolve);
     }
     if (this.listenerCount('idle') > 0) this.emit('idle');
   }

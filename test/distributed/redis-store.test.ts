@@ -204,6 +204,20 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     await Promise.all(running);
   });
 
+  it('a closed scheduler has given its last leases back, so its client can quit at once', async () => {
+    const prefix = newPrefix();
+    const redis = new Redis(server.url);
+    const st = new RedisStore(redis, { prefix });
+    const s = new Scheduler({ concurrency: 2, store: st, global: { concurrency: 2 } });
+    await Promise.all([s.run(() => 1), s.run(() => 2)]);
+    const last = s.run(() => sleep(20));
+    await s.close();
+    await last;
+    await redis.quit();
+    expect(await admin.zcard(`{${prefix}}:holders`)).toBe(0);
+    await st.close();
+  });
+
   it('survives SCRIPT FLUSH between calls', async () => {
     const s = new Scheduler({ concurrency: 2, store: store(newPrefix()), global: { concurrency: 2 } });
     await s.run(() => 1);

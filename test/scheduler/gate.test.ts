@@ -102,6 +102,36 @@ describe('Scheduler with a shared gate', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
+  it('closes its gate once closed and idle, and close() resolves after the gate has closed', async () => {
+    const gate = new MemoryGate(1);
+    let closes = 0;
+    let finishClose!: () => void;
+    const closable = Object.assign(gate, {
+      close: (): Promise<void> => {
+        closes++;
+        expect(gate.held).toBe(0);
+        return new Promise<void>((resolve) => (finishClose = resolve));
+      },
+    });
+    const s = new Scheduler({ concurrency: 1, store: new MemoryStore(closable) });
+    let release!: () => void;
+    const running = s.run(() => new Promise<void>((resolve) => (release = resolve)));
+    await flush();
+    let closed = false;
+    const closing = s.close().then(() => (closed = true));
+    await flush();
+    expect(closes).toBe(0);
+    release();
+    await running;
+    await flush();
+    expect(closes).toBe(1);
+    expect(closed).toBe(false);
+    finishClose();
+    await closing;
+    await s.close();
+    expect(closes).toBe(1);
+  });
+
   it('refuses global limits without a store', () => {
     expect(() => new Scheduler({ concurrency: 1, global: { concurrency: 1 } })).toThrow(TypeError);
     expect(() => new Scheduler({ concurrency: 1, store: {} as GateStore })).toThrow(TypeError);
