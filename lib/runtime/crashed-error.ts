@@ -1,5 +1,6 @@
 // The typed refusal a pool worker's death produces: each task that was running on the
-// worker (or waiting for a worker that cannot start) rejects with it, and nothing else does.
+// worker, had moved its transferList to it, or waits for a worker that cannot start
+// rejects with it, and nothing else does.
 
 import { RingleaderError } from '../errors.js';
 

@@ -91,6 +91,8 @@ class PoolTask implements Linked {
   id = 0;
   state = State.Queued;
   settled = false;
+  // Its transferList went to a worker: the data is gone from this thread.
+  moved = false;
   onAbort: (() => void) | undefined = undefined;
   readonly submitted = performance.now();
 
@@ -404,6 +406,7 @@ export class WorkerPool {
       if (slot.port === undefined || batch.length === 0) continue;
       try {
         slot.port.postMessage(batch, transfers);
+        if (transfers.length > 0) this.markMoved(slot, batch);
       } catch {
         // One task's data that cannot be cloned must not sink the others: resend one by one.
         for (const req of batch) this.postAlone(slot, slot.port, req);
@@ -411,10 +414,19 @@ export class WorkerPool {
     }
   };
 
+  private markMoved(slot: Slot, batch: Request[]): void {
+    for (const req of batch) {
+      if (req[0] !== Op.Run) continue;
+      const task = slot.inFlight.get(req[1]);
+      if (task?.transferList !== undefined && task.transferList.length > 0) task.moved = true;
+    }
+  }
+
   private postAlone(slot: Slot, port: MessagePort, req: Request): void {
     const task = req[0] === Op.Run ? slot.inFlight.get(req[1]) : undefined;
     try {
       port.postMessage([req], task?.transferList ?? []);
+      if (task?.transferList !== undefined && task.transferList.length > 0) task.moved = true;
     } catch (err) {
       if (task === undefined) return;
       slot.inFlight.delete(task.id);
@@ -531,6 +543,11 @@ export class WorkerPool {
       if (slot.hasStarted(id)) {
         slot.failed++;
         this.settle(task, false, err);
+      } else if (task.moved) {
+        // Running it again would hand the replacement detached, empty buffers.
+        slot.failed++;
+        this.settle(task, false, new WorkerCrashedError(
+          `worker ${slot.index} crashed (${why}) holding this task's transferred data before it started`, slot.index, code, { cause }));
       } else {
         notStarted.push(task);
       }

@@ -62,6 +62,21 @@ describe('WorkerPool failures', () => {
     expect(pool.stats()).toMatchObject({ completed: 12, failed: 1, crashes: 1 });
   });
 
+  it('rejects a task whose transferred buffers went down with the worker instead of rerunning it on empty ones', async () => {
+    pool = await open({ threads: 1 });
+    const gate = new Gate();
+    const doomed = pool.run({ op: 'gate', sab: gate.sab, then: 'exit' });
+    const buf = new ArrayBuffer(16);
+    const moved = pool.run<{ buf: ArrayBuffer }>({ buf }, { transferList: [buf] });
+    const copied = new ArrayBuffer(16);
+    const kept = pool.run<{ buf: ArrayBuffer }>({ buf: copied });
+    await gate.reached(1);
+    gate.open();
+    expect(await doomed.catch((e: unknown) => e)).toBeInstanceOf(WorkerCrashedError);
+    expect(await moved.then((r) => r.buf.byteLength, (e: unknown) => e)).toBeInstanceOf(WorkerCrashedError);
+    expect((await kept).buf.byteLength).toBe(16);
+  });
+
   it('treats an uncaught error in the worker as a crash with the error as cause', async () => {
     pool = await open({ threads: 1 });
     const err = await pool.run({ op: 'uncaught' }).catch((e: unknown) => e);
