@@ -75,6 +75,15 @@ describe.each(backends)('Engine on %s', (backend) => {
     }
   });
 
+  it('reads sizeless procfs files to EOF, also when they outgrow the slots a batch of tiny files left', async () => {
+    const tiny = Array.from({ length: 20 }, (_, i) => join(dir, 'many', `f${i}`));
+    await engine.readFiles(tiny);
+    const paths = ['/proc/self/limits', '/proc/self/cmdline', tiny[0]!];
+    const buffers = await engine.readFiles(paths);
+    buffers.forEach((b, i) => expect(b.equals(readFileSync(paths[i]!))).toBe(true));
+    expect(buffers[0]!.length).toBeGreaterThan(64);
+  });
+
   it('reads paths outside ASCII and refuses an over-long one as fs.promises does', async () => {
     const named = join(dir, 'f\u00fcr-\u0444\u0430\u0439\u043b-\ud83d\ude00');
     writeFileSync(named, 'unicode');
