@@ -1,4 +1,4 @@
-// Engine binding. A readFiles call turns a slice of a JS array of paths into pooled
+// Engine binding. A readFiles call turns one NUL-joined string of paths into pooled
 // FileOps and submits them with one Engine::submit. Each op reads straight into its slot
 // of one arena per batch; when the batch's last op drains, the arena goes to JS as a
 // single external ArrayBuffer (one finalizer per batch, not per file, and no copy). A file

@@ -1,6 +1,8 @@
 // The file operations' two executors. io_uring: read = OPENAT -> READ -> READ, the second
 // read proving EOF, then a detached CLOSE; write = OPENAT -> WRITE -> CLOSE. Later steps
-// are issued from earlier steps' completions. Threads mode runs plain syscalls.
+// are issued from earlier steps' completions. Threads mode runs plain syscalls. A read
+// with a caller's slot (FileOp::dest) lands there and moves to its own buffer only when
+// the file turns out larger.
 #include "file_ops.h"
 
 #include <fcntl.h>
