@@ -41,6 +41,7 @@ interface Waiter {
   prev: Waiter | undefined;
   key: string | undefined;
   tokens: number;
+  leaseOnly: boolean;
   signal: AbortSignal;
   onAbort: () => void;
   resolve: (ticket: GateTicket) => void;
@@ -122,8 +123,11 @@ export class RedisGate implements Gate {
 
   enter(request: GateRequest): Promise<GateTicket> {
     const { key, tokens, signal } = request;
+    const leaseOnly = request.leaseOnly === true;
     if (this.closed) return Promise.reject(new ClosedError('store is closed'));
+    if (leaseOnly && !this.leased) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve(LOCAL_TICKET);
     for (const w of this.windows) {
+      if (leaseOnly) break;
       const capacity = Math.min(w.burst || w.limit, w.limit);
       if (w.tokens && tokens > capacity) {
         return Promise.reject(new RangeError(`tokens (${tokens}) exceed a global window's capacity (${capacity}) and could never be taken`));
@@ -133,11 +137,13 @@ export class RedisGate implements Gate {
     if (this.failOpen && this.failing()) return Promise.resolve(LOCAL_TICKET);
     return new Promise<GateTicket>((resolve, reject) => {
       const waiter: Waiter = {
-        next: undefined, prev: undefined, key, tokens, signal, resolve, reject, gone: false,
+        next: undefined, prev: undefined, key, tokens: leaseOnly ? 0 : tokens, leaseOnly, signal, resolve, reject, gone: false,
         onAbort: () => this.abandon(waiter),
       };
       signal.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiters.push(waiter);
+      // Back from a yield, it was running already: ahead of attempts that never started.
+      if (leaseOnly) this.waiters.unshift(waiter);
+      else this.waiters.push(waiter);
       if (!this.blocked) {
         this.recheck = true;
         this.schedule();
@@ -319,7 +325,7 @@ export class RedisGate implements Gate {
     args.push(batch.corrections.length);
     for (const c of batch.corrections) args.push(c.old, c.next, c.delta);
     args.push(batch.enters.length);
-    for (const w of batch.enters) args.push(indexOf(w.key), String(w.tokens));
+    for (const w of batch.enters) args.push(indexOf(w.key), w.leaseOnly ? 'L' : String(w.tokens));
     args.push(more ? 1 : 0);
     return { keys, args };
   }

@@ -10,7 +10,8 @@
  * ARGV: gate id, lease ms, concurrency (0: none), perKey (0: none), release channel, window
  * count, per window (limit, interval, 1 if tokens, burst or 0), then four lists each led by
  * its length: leaves (fence, key index), renewals (fence, key index), corrections (old
- * member, new member, delta), enters (key index, tokens); last, 1 if more local waiters
+ * member, new member, delta), enters (key index, tokens, or L for a lease without a rate
+ * charge: a task back from a yield); last, 1 if more local waiters
  * queue behind the enters sent. Key index 0 means no key.
  *
  * Reply: { hint ms, 1 if the gate is now queued as waiting, one entry per enter }, an
@@ -148,7 +149,8 @@ local out = { 0, 0 }
 local hint, blocked, slotRefused, admitted = 0, false, false, 0
 for i = 1, tonumber(arg()) do
   local ks, tokensArg = keySet(tonumber(arg())), arg()
-  local tokens = tonumber(tokensArg)
+  local leaseOnly = tokensArg == 'L'
+  local tokens = leaseOnly and 0 or tonumber(tokensArg)
   local result = -1
   if not blocked then
     result = 1
@@ -161,7 +163,7 @@ for i = 1, tonumber(arg()) do
       redis.call('ZREMRANGEBYSCORE', ks, '-inf', num(now))
       if redis.call('ZCARD', ks) >= perKey then result = 0 end
     end
-    if result == 1 then
+    if result == 1 and not leaseOnly then
       for _, w in ipairs(wins) do
         local cost = w.tokens and tokens or 1
         local wait = windowWait(w, cost)
@@ -187,7 +189,7 @@ for i = 1, tonumber(arg()) do
         redis.call('ZADD', ks, expiry, f)
         extend(ks, keep)
       end
-      for _, w in ipairs(wins) do
+      for _, w in ipairs(leaseOnly and {} or wins) do
         local cost = w.tokens and tokens or 1
         if w.tokens then
           redis.call('ZADD', w.log, num(now), f .. ':' .. tokensArg)

@@ -21,6 +21,11 @@ export interface GateRequest {
   tokens: number;
   /** Aborts the wait (the attempt's signal: its timeout, its caller, or a close). */
   signal: AbortSignal;
+  /**
+   * A task resuming after `ctx.yield()`: it takes only the concurrency and per-key holds
+   * again (a new lease and fence); its rate charge was paid when it first entered.
+   */
+  leaseOnly?: boolean;
 }
 
 /** An admitted attempt's hold on the shared limits. */

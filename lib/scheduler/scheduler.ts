@@ -78,12 +78,12 @@ export interface TaskContext {
   readonly key: string | undefined;
   /** Reports the tokens this attempt really used; the difference from the estimate is refunded or charged. */
   reportTokens(actual: number): void;
-  /** Fencing token of this attempt's global lease (schedulers with a `store`). */
+  /** Fencing token of this attempt's global lease (schedulers with a `store`); a new one after `yield()`. */
   readonly fence: number | undefined;
   /**
-   * Gives this task's slot (and its ancestors' slots) back while it waits for `work`, then
-   * takes them again before returning: a task that awaits tasks of its own scheduler or a
-   * child scheduler this way cannot deadlock it.
+   * Gives this task's slot (and its ancestors' slots, and their global leases) back while it
+   * waits for `work`, then takes them again before returning: a task that awaits tasks of its
+   * own scheduler or a child scheduler this way cannot deadlock it.
    */
   yield<T>(work: PromiseLike<T> | T): Promise<T>;
 }
@@ -202,6 +202,10 @@ class Context implements TaskContext {
   aborted = false;
   done = false;
   ticket: GateTicket | undefined = undefined;
+  ticketLeft = false;
+  /** The lease taken again after a yield; the first ticket still answers reportTokens. */
+  relet: GateTicket | undefined = undefined;
+  atGate = false;
   slotHeld = true;
   startedAt = 0;
   /** The attempt's context in the parent scheduler, for tasks of a child scheduler. */
@@ -213,13 +217,31 @@ class Context implements TaskContext {
   async yield<T>(work: PromiseLike<T> | T): Promise<T> {
     const chain: Context[] = [];
     for (let c: Context | undefined = this; c !== undefined; c = c.parent) if (c.slotHeld && !c.done) chain.push(c);
+    // Global leases too: a parent holding the fleet's last lease would starve its own children.
+    const leased: Context[] = [];
+    for (let c: Context | undefined = this; c !== undefined; c = c.parent) if (c.holdsLease() && !c.done) leased.push(c);
     for (const c of chain) c.owner._releaseSlot(c);
+    for (const c of leased) c.leaveGate();
     try {
       return await work;
     } finally {
       // Child first, then ancestors: the order in which the task took them at its start.
       for (const c of chain) await c.owner._reclaimSlot(c);
+      for (const c of leased) await c.owner._reenterGate(c);
     }
+  }
+
+  holdsLease(): boolean {
+    return this.relet !== undefined || (this.ticket !== undefined && !this.ticketLeft);
+  }
+
+  leaveGate(): void {
+    if (this.ticket !== undefined && !this.ticketLeft) {
+      this.ticketLeft = true;
+      this.ticket.leave();
+    }
+    this.relet?.leave();
+    this.relet = undefined;
   }
 
   get signal(): AbortSignal {
@@ -245,7 +267,7 @@ class Context implements TaskContext {
   }
 
   get fence(): number | undefined {
-    return this.ticket?.fence;
+    return this.relet?.fence ?? this.ticket?.fence;
   }
 
   abort(reason: unknown): void {
@@ -262,7 +284,9 @@ async function invoke(s: Scheduler, node: Node, ctx: Context, breaker: CircuitBr
   let value: unknown;
   try {
     if (gate !== undefined) {
+      ctx.atGate = true;
       ctx.ticket = await gate.enter({ key: ctx.key, tokens: node.x!.tokens, signal: ctx.signal });
+      ctx.atGate = false;
     }
     const call = (): unknown => (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx)));
     const parent = s._parent();
@@ -276,7 +300,7 @@ async function invoke(s: Scheduler, node: Node, ctx: Context, breaker: CircuitBr
     ok = false;
     value = err;
   }
-  ctx.ticket?.leave();
+  ctx.leaveGate();
   s._finish(node, ctx, ok, value);
 }
 
@@ -531,6 +555,17 @@ export class Scheduler extends EventEmitter {
     ctx.slotHeld = false;
     this.active -= ctx.taken;
     this.drain();
+  }
+
+  /** @internal A task back from a yield takes a global lease again (no new rate charge). */
+  async _reenterGate(ctx: Context): Promise<void> {
+    if (ctx.done || this.gate === undefined) return;
+    ctx.atGate = true;
+    try {
+      ctx.relet = await this.gate.enter({ key: ctx.key, tokens: 0, signal: ctx.signal, leaseOnly: true });
+    } finally {
+      ctx.atGate = false;
+    }
   }
 
   /** @internal A yielding task takes its slot again, ahead of tasks that never started. */
@@ -1062,7 +1097,7 @@ export class Scheduler extends EventEmitter {
     x.timer = undefined;
     if (x.settled) return;
     // Still waiting at the gate because the store is down: say so, not just "timed out".
-    const down = x.ctx!.ticket === undefined ? this.gate?.unavailable() : undefined;
+    const down = x.ctx!.atGate ? this.gate?.unavailable() : undefined;
     const err = down ?? new TimeoutError(`attempt ${x.attempt} timed out after ${x.timeout} ms`);
     this.timedOut++;
     if (x.retry !== undefined && x.attempt <= x.retry.retries) {

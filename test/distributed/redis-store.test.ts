@@ -218,6 +218,23 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     await st.close();
   });
 
+  it('a yielding task gives its lease back to its own children, and takes one again without a new rate charge', async () => {
+    const prefix = newPrefix();
+    const s = new Scheduler({
+      concurrency: 4, store: store(prefix), global: { concurrency: 1, rate: { limit: 100, interval: 60_000 } },
+    });
+    const [outer, inner, after] = await s.run(async (ctx) => {
+      const before = ctx.fence!;
+      const child = await ctx.yield(s.run((c) => c.fence!));
+      return [before, child, ctx.fence!];
+    });
+    expect(inner).toBeGreaterThan(outer);
+    expect(after).toBeGreaterThan(inner);
+    expect(await admin.zcard(`{${prefix}}:rate:60000:requests`)).toBe(2);
+    await s.close();
+    expect(await admin.zcard(`{${prefix}}:holders`)).toBe(0);
+  });
+
   it('survives SCRIPT FLUSH between calls', async () => {
     const s = new Scheduler({ concurrency: 2, store: store(newPrefix()), global: { concurrency: 2 } });
     await s.run(() => 1);

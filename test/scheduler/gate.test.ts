@@ -132,6 +132,21 @@ describe('Scheduler with a shared gate', () => {
     expect(closes).toBe(1);
   });
 
+  it('gives the global lease back while a task yields, so a nested fan-out under a global limit of 1 finishes', async () => {
+    const gate = new MemoryGate(1);
+    const s = new Scheduler({ concurrency: 4, store: new MemoryStore(gate) });
+    const fences = await s.run(async (ctx) => {
+      const before = ctx.fence;
+      const inner = await ctx.yield(Promise.all([s.run((c) => c.fence), s.run((c) => c.fence)]));
+      return [before, ...inner, ctx.fence];
+    });
+    expect(new Set(fences).size).toBe(4);
+    expect(gate.maxHeld).toBe(1);
+    expect(gate.entered).toBe(4);
+    expect(gate.left).toBe(4);
+    expect(gate.held).toBe(0);
+  });
+
   it('refuses global limits without a store', () => {
     expect(() => new Scheduler({ concurrency: 1, global: { concurrency: 1 } })).toThrow(TypeError);
     expect(() => new Scheduler({ concurrency: 1, store: {} as GateStore })).toThrow(TypeError);
