@@ -2,7 +2,10 @@
 // Promise.all(fs.promises.readFile), a readFileSync loop and native/bench's C++ figures
 // (a plain openat/pread/close loop and the core engine on 2 io_uring shards), page cache
 // hot. Contenders take turns run by run, so load from elsewhere falls on all of them;
-// each figure is the median of BENCH_RUNS runs (default 7). `--json` prints one object.
+// each figure is the median of BENCH_RUNS runs (default 7). CPU µs/file is the process's
+// CPU time (every thread, user + system) per file: on a shared machine it says what a
+// contender costs even when the wall clock says mostly how busy the neighbours were.
+// `--json` prints one object.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -110,22 +113,30 @@ try {
     }
     const names = Object.keys(contenders);
     const times = Object.fromEntries(names.map((n) => [n, []]));
+    const cpu = Object.fromEntries(names.map((n) => [n, []]));
     for (const name of names) await contenders[name](paths); // warm-up: page cache, dentries, JIT, pools
     for (let r = 0; r < runs; r++) {
       for (let k = 0; k < names.length; k++) {
         const name = names[(r + k) % names.length];
         await settleHeap();
+        const c0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
         const out = await contenders[name](paths);
         times[name].push(Number(process.hrtime.bigint() - t0) / 1e9);
+        const c = process.cpuUsage(c0);
+        cpu[name].push((c.user + c.system) / set.files);
         if (out.length !== paths.length || out[out.length - 1].length !== set.size) throw new Error(`${name}: short result`);
       }
     }
     const rows = {};
-    for (const name of names) rows[name] = set.files / median(times[name]);
+    const cpuPerFile = {};
+    for (const name of names) {
+      rows[name] = set.files / median(times[name]);
+      cpuPerFile[name] = median(cpu[name]);
+    }
     const native = nativeFigures(set);
     for (const name of [kCLoop, kCUring]) if (Number.isFinite(native[name])) rows[name] = native[name];
-    results.sets.push({ name: set.name, files: set.files, size: set.size, filesPerSec: rows, nativeSource: native.source });
+    results.sets.push({ name: set.name, files: set.files, size: set.size, filesPerSec: rows, cpuMicrosPerFile: cpuPerFile, nativeSource: native.source });
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -148,13 +159,15 @@ function table(set) {
   const peers = [kPeer, kSync, kJs, kThreads, kCLoop, kCUring].filter((p) => rows[p] !== undefined);
   const short = { [kPeer]: 'Promise.all', [kSync]: 'readFileSync', [kJs]: 'js', [kThreads]: 'threads', [kCLoop]: 'C++ loop', [kCUring]: 'C++ 2 shards' };
   const lines = [
-    `| ${set.name} | files/s | GB/s | ${peers.map((p) => `x ${short[p]}`).join(' | ')} |`,
-    `|---|--:|--:|${peers.map(() => '--:').join('|')}|`,
+    `| ${set.name} | files/s | GB/s | CPU µs/file | ${peers.map((p) => `x ${short[p]}`).join(' | ')} |`,
+    `|---|--:|--:|--:|${peers.map(() => '--:').join('|')}|`,
   ];
   for (const [name, rate] of Object.entries(rows)) {
     const gb = (rate * set.size) / 1e9;
     const ratios = peers.map((p) => (rows[p] ? (rate / rows[p]).toFixed(2) : 'n/a'));
-    lines.push(`| ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${gb.toFixed(2)} | ${ratios.join(' | ')} |`);
+    const cpuMicros = set.cpuMicrosPerFile[name];
+    const cpuText = cpuMicros === undefined ? '' : cpuMicros.toFixed(1);
+    lines.push(`| ${name} | ${Math.round(rate).toLocaleString('en-US')} | ${gb.toFixed(2)} | ${cpuText} | ${ratios.join(' | ')} |`);
   }
   return lines.join('\n');
 }
