@@ -559,7 +559,8 @@ export class WorkerPool {
       notStarted[k]!.state = State.Queued;
       slot.queue.unshift(notStarted[k]!);
     }
-    this.spawn(slot);
+    // The crash may have settled the last task of a closing pool, which is now terminating.
+    if (!this.terminating) this.spawn(slot);
   }
 
   // An idle pool must not keep the process alive; a busy or starting one must.

@@ -172,4 +172,23 @@ describe('WorkerPool.close', () => {
     expect(pool.stats().workers.every((w) => w.running === 0 && w.queued === 0)).toBe(true);
     pool = undefined;
   });
+
+  it('starts no replacement when the crash of its last task lets a closing pool stop', async () => {
+    const starts = new Int32Array(new SharedArrayBuffer(4));
+    pool = await open({ threads: 1, workerData: { starts } });
+    expect(Atomics.load(starts, 0)).toBe(1);
+    const gate = new Gate();
+    const doomed = pool.run({ op: 'gate', sab: gate.sab, then: 'exit' });
+    await gate.reached(1);
+    const closed = pool.close();
+    gate.open();
+    expect(await doomed.catch((e: unknown) => e)).toBeInstanceOf(WorkerCrashedError);
+    await closed;
+    pool = undefined;
+    // A replacement would count itself within a worker's start-up time; none may come.
+    const { waitAsync } = Atomics as unknown as {
+      waitAsync(array: Int32Array, index: number, value: number, timeout: number): { value: Promise<string> | string };
+    };
+    expect(await waitAsync(starts, 0, 1, 1000).value).toBe('timed-out');
+  });
 });
