@@ -13,7 +13,7 @@ import { SYNC_SCRIPT } from './sync-script.js';
 export interface RedisStoreOptions {
   /** Namespace of the shared limits: processes share budgets only under the same prefix. Default 'ringleader'. */
   prefix?: string;
-  /** Lease TTL in ms: a crashed process's slots come back within this. Default 10_000. */
+  /** Lease TTL in ms (at least 100): a crashed process's slots come back within this. Default 10_000. */
   leaseMs?: number;
   /** How often running attempts renew their leases, in ms; below leaseMs. Default leaseMs / 3. */
   renewEveryMs?: number;
@@ -88,7 +88,8 @@ export class RedisStore extends EventEmitter implements GateStore {
     checkObject('options', options);
     const prefix = options.prefix ?? 'ringleader';
     if (typeof prefix !== 'string' || prefix === '') throw new TypeError(`prefix must be a non-empty string, got ${describe(prefix)}`);
-    this.leaseMs = checkInteger('leaseMs', options.leaseMs ?? 10_000, 10);
+    // Below 100 ms a lease lapses on an ordinary GC pause or a busy Redis, and renewals turn into a hot loop.
+    this.leaseMs = checkInteger('leaseMs', options.leaseMs ?? 10_000, 100);
     this.renewEveryMs = checkNumber('renewEveryMs', options.renewEveryMs ?? this.leaseMs / 3, 1);
     if (this.renewEveryMs >= this.leaseMs) {
       throw new RangeError(`renewEveryMs (${this.renewEveryMs}) must be below leaseMs (${this.leaseMs}), or leases lapse while held`);

@@ -271,6 +271,7 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     expect(() => new RedisStore(null as unknown as Redis)).toThrow(TypeError);
     expect(() => new RedisStore(redis, { prefix: '' })).toThrow(TypeError);
     expect(() => new RedisStore(redis, { leaseMs: 0 })).toThrow(RangeError);
+    expect(() => new RedisStore(redis, { leaseMs: 10 })).toThrow(/leaseMs/);
     expect(() => new RedisStore(redis, { leaseMs: 1000, renewEveryMs: 1000 })).toThrow(RangeError);
     const st = store(newPrefix());
     expect(() => st.gate({ concurrency: 0 })).toThrow(RangeError);
