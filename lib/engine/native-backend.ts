@@ -46,7 +46,16 @@ class ReadJob implements Pending {
       // One string per batch: the addon converts it in one pass instead of one per path.
       const joined = count === 1 ? this.paths[this.next]! : this.paths.slice(this.next, this.next + count).join('\0');
       const token = backend.register(this, this.next);
-      const taken = engine.readFiles(joined, count, token);
+      let taken: number;
+      try {
+        taken = engine.readFiles(joined, count, token);
+      } catch (err) {
+        // The addon refused the batch (out of memory): what was not submitted fails with
+        // its error; batches already out still complete.
+        backend.unregister(token);
+        this.drop(() => err);
+        return true;
+      }
       if (taken === 0) {
         backend.unregister(token);
         return false;
@@ -87,13 +96,18 @@ class ReadJob implements Pending {
   }
 
   abandon(): void {
+    this.drop(() => new ClosedError('engine closed before the read was submitted'));
+  }
+
+  /** Fails every path not yet submitted with reason(): the whole call, or each one under settle. */
+  private drop(reason: () => unknown): void {
     if (this.done) return;
     if (this.settled === undefined) {
-      this.fail(new ClosedError('engine closed before the read was submitted'));
+      this.fail(reason());
       return;
     }
     for (let i = this.next; i < this.paths.length; i++) {
-      this.settled[i] = { status: 'rejected', reason: new ClosedError('engine closed before the read was submitted') };
+      this.settled[i] = { status: 'rejected', reason: reason() };
     }
     this.remaining -= this.paths.length - this.next;
     this.next = this.paths.length;
@@ -116,7 +130,13 @@ class SingleJob implements Pending {
   ) {}
 
   submit(engine: NativeEngine): boolean {
-    return this.run(engine);
+    try {
+      return this.run(engine);
+    } catch (err) {
+      // The addon refused it (out of memory): this operation fails, the queue moves on.
+      this.reject(err);
+      return true;
+    }
   }
 
   abandon(): void {

@@ -441,6 +441,10 @@ Napi::Value EngineWrap::write_file(const Napi::CallbackInfo& info) {
   try {
     assign_path(env, info[0], &op->path, &path_scratch_);
     batch.write_copy.reset(new uint8_t[size == 0 ? 1 : size]);
+  } catch (const std::bad_alloc&) {
+    recycle(op);
+    free_batch(slot);
+    throw Napi::Error::New(env, "out of memory");
   } catch (...) {
     recycle(op);
     free_batch(slot);
