@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const suites = ['scheduler', 'resilience', 'distributed', 'io', 'runtime'];
+const suites = ['scheduler', 'resilience', 'distributed', 'io', 'native', 'runtime'];
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !suites.includes(name));
 if (unknown.length > 0) {

@@ -12,7 +12,7 @@ const RUNNER = fileURLToPath(new URL('../../bench/run.mjs', import.meta.url));
 export const BENCH_HELP = `usage: ringleader bench [suite]
 
 Runs every benchmark suite, or only the one named (scheduler, resilience, distributed, io,
-runtime); each prints raw figures and ringleader's ratio to its peers. Needs a source
+native, runtime); each prints raw figures and ringleader's ratio to its peers. Needs a source
 checkout with its devDependencies installed (the peers are devDependencies).
 
 options:
