@@ -20,7 +20,7 @@ export interface RedisStoreOptions {
 }
 
 // Versioned: a client shared with an older ringleader keeps each version's script apart.
-const COMMAND = 'ringleaderGateSyncV2';
+const COMMAND = 'ringleaderGateSyncV3';
 // The release subscription outlives its last waiter briefly, so bursts do not churn connections.
 const SUBSCRIBER_LINGER_MS = 2000;
 

@@ -1,5 +1,5 @@
 // The one Lua script a RedisGate runs: in a single atomic call it gives back leases,
-// renews the ones still held, corrects token charges, and admits waiting attempts in
+// renews the ones still held (re-taking any that lapsed), corrects token charges, and admits waiting attempts in
 // order. Time comes from Redis TIME, so hosts with skewed clocks share one timeline.
 
 /**
@@ -78,12 +78,15 @@ for _ = 1, tonumber(arg()) do
   if ks then freed = freed + redis.call('ZREM', ks, f) end
 end
 
+-- Renewals re-take a lease that lapsed while its attempt still runs (an event loop
+-- blocked past the TTL, a Redis restart that lost the set): the holder count stays true
+-- and later admissions wait for it, instead of the fleet running over its limit unseen.
 local expiry = num(now + leaseMs)
 for _ = 1, tonumber(arg()) do
   local f, ks = arg(), keySet(tonumber(arg()))
-  if conc > 0 then redis.call('ZADD', holders, 'XX', expiry, f) end
+  if conc > 0 then redis.call('ZADD', holders, expiry, f) end
   if ks then
-    redis.call('ZADD', ks, 'XX', expiry, f)
+    redis.call('ZADD', ks, expiry, f)
     extend(ks, keep)
   end
 end

@@ -94,21 +94,24 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     const prefix = newPrefix();
     const running = new Map<string, number>();
     let peak = 0;
+    let all = 0;
+    let peakAll = 0;
     const a = new Scheduler({ concurrency: 4, store: store(prefix), global: { perKey: 1 } });
     const b = new Scheduler({ concurrency: 4, store: store(prefix), global: { perKey: 1 } });
     const task = (key: string) => async (): Promise<void> => {
       const n = (running.get(key) ?? 0) + 1;
       running.set(key, n);
       peak = Math.max(peak, n);
+      peakAll = Math.max(peakAll, ++all);
       await sleep(5);
+      all--;
       running.set(key, n - 1);
     };
-    const started = performance.now();
     await Promise.all([a, b].flatMap((s) => ['x', 'y', 'z'].flatMap((key) =>
       Array.from({ length: 5 }, () => s.run(task(key), { key })))));
     expect(peak).toBe(1);
-    // Three keys ran side by side: well under the 30 serial slots of 5 ms each.
-    expect(performance.now() - started).toBeLessThan(30 * 5 * 3);
+    // A full key did not hold the others back: several keys ran side by side.
+    expect(peakAll).toBeGreaterThan(1);
   });
 
   it('charges token windows the estimate and corrects them with reportTokens', async () => {
@@ -118,10 +121,10 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
       ctx.reportTokens(100);
     }, { tokens: 600 });
     await until(async () => Number(await admin.get(`{${prefix}}:rate:60000:tokens:sum`)) === 100);
-    // 900 fit only because the 600 estimate was corrected down to 100.
-    const started = performance.now();
+    // 900 fit only because the 600 estimate was corrected down to 100: uncorrected, this run
+    // would wait out the 60 s window, past the test's timeout.
     await s.run(() => 'ok', { tokens: 900 });
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(Number(await admin.get(`{${prefix}}:rate:60000:tokens:sum`))).toBe(1000);
   });
 
   it('refuses a token estimate larger than a global window at once', async () => {
@@ -148,8 +151,10 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
 
   it('waits for a full budget on the release channel, not by polling', async () => {
     const prefix = newPrefix();
-    const holder = new Scheduler({ concurrency: 1, store: store(prefix), global: { concurrency: 1 } });
-    const waiter = new Scheduler({ concurrency: 4, store: store(prefix), global: { concurrency: 1 } });
+    // A 120 s lease puts the jittered re-check at 40 s, past the test's timeout: only the
+    // release message can wake the waiter in time.
+    const holder = new Scheduler({ concurrency: 1, store: store(prefix, { leaseMs: 120_000 }), global: { concurrency: 1 } });
+    const waiter = new Scheduler({ concurrency: 4, store: store(prefix, { leaseMs: 120_000 }), global: { concurrency: 1 } });
     let release: (() => void) | undefined;
     const held = holder.run(() => new Promise<void>((resolve) => (release = resolve)));
     await until(() => release !== undefined);
@@ -158,11 +163,8 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     await sleep(1000);
     // A few refusals, then silence until a release: no hot loop.
     expect((await evalshaCalls()) - before).toBeLessThanOrEqual(4);
-    const freedAt = performance.now();
     release!();
     await held;
-    await waiting[0];
-    expect(performance.now() - freedAt).toBeLessThan(200);
     await Promise.all(waiting);
   });
 
@@ -181,6 +183,31 @@ describe.skipIf(redisMissing !== undefined)('RedisStore', () => {
     const bStarted = await b.run(() => performance.now());
     await long;
     expect(bStarted).toBeGreaterThanOrEqual(aEnded);
+  });
+
+  it('re-takes a lease that lapsed while its attempt still runs, so others keep waiting', async () => {
+    const prefix = newPrefix();
+    const renewing = new RedisStore(client(), { prefix, leaseMs: 1000, renewEveryMs: 100 });
+    stores.push(renewing);
+    const a = new Scheduler({ concurrency: 1, store: renewing, global: { concurrency: 1 } });
+    const b = new Scheduler({ concurrency: 1, store: store(prefix, { leaseMs: 1000 }), global: { concurrency: 1 } });
+    let release: (() => void) | undefined;
+    const held = a.run(() => new Promise<void>((resolve) => (release = resolve)));
+    await until(() => release !== undefined);
+    // What a restart that lost the data, or a lease that ran out, leaves behind.
+    await admin.del(`{${prefix}}:holders`);
+    await until(async () => (await admin.zcard(`{${prefix}}:holders`)) === 1);
+    let bRan = false;
+    const later = b.run(() => {
+      bRan = true;
+    });
+    // Several of a's renewals and b's re-checks go by; the slot is still a's.
+    await sleep(600);
+    expect(bRan).toBe(false);
+    release!();
+    await held;
+    await later;
+    expect(bRan).toBe(true);
   });
 
   it('renews every held lease, also past 500 running attempts in one process', async () => {
