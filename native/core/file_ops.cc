@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "spsc_queue.h"
 
@@ -285,6 +286,11 @@ int UringFileOps::init(Ring* ring, unsigned max_ops, bool allow_direct) {
   if (ring == nullptr || !ring->is_open() || max_ops == 0) return -EINVAL;
   ring_ = ring;
   max_ops_ = max_ops;
+  probes_.reset(new (std::nothrow) uint8_t[static_cast<std::size_t>(max_ops) * kProbeBytes]);
+  if (!probes_) return -ENOMEM;
+  free_probes_.clear();
+  free_probes_.reserve(max_ops);
+  for (unsigned i = max_ops; i > 0; --i) free_probes_.push_back(i - 1);
   // Opening straight into a slot lets READ follow OPENAT in one chain; the kernel must
   // resolve a linked request's file at execution time (IORING_FEAT_LINKED_FILE) for the
   // READ to see the slot the OPENAT just filled. IORING_FILE_INDEX_ALLOC is no use here:
@@ -354,11 +360,14 @@ void UringFileOps::prep_open(FileOp* op, int flags, mode_t mode, unsigned link) 
 
 FileOp* UringFileOps::start_read(FileOp* op) {
   FileOp::Progress& p = op->progress;
-  p.use_dest = dest_usable(op);
+  // Without a free probe buffer (more ops started than init allowed for) the read takes
+  // the path without a slot: slower, still right.
+  p.use_dest = dest_usable(op) && !free_probes_.empty();
   if (p.use_dest) {
-    // The first read fills the caller's slot; the probe lands in data, which a file
-    // that fits never needs otherwise.
-    if (!op->data.reserve(kProbeBytes)) return fail(op, -ENOMEM, "read");
+    // The first read fills the caller's slot, the probe one of ours: an op in flight
+    // holds at most one, and at most max_ops_ are in flight.
+    p.probe = static_cast<int>(free_probes_.back());
+    free_probes_.pop_back();
     p.first_len = static_cast<uint32_t>(op->dest_size);
   } else {
     const std::size_t cap = first_capacity(op->size_hint);
@@ -396,7 +405,7 @@ FileOp* UringFileOps::issue_reads(FileOp* op) {
   // hard-linked it would close a file that may still have bytes to read. It follows,
   // detached, in the next submit, and the op is reported without waiting for it.
   uint8_t* first = p.use_dest ? op->dest : op->data.data();
-  uint8_t* probe = p.use_dest ? op->data.data() : first + p.first_len;
+  uint8_t* probe = p.use_dest ? probe_buffer(op) : first + p.first_len;
   prep_read(sqe(op_data(op, kTagRead), fixed | IOSQE_IO_HARDLINK), p.handle, first, p.first_len, ~uint64_t{0});
   prep_read(sqe(op_data(op, kTagProbe), fixed), p.handle, probe, kProbeBytes, ~uint64_t{0});
   p.stage = kStageFirst;
@@ -464,8 +473,8 @@ FileOp* UringFileOps::advance_read(FileOp* op) {
       close_detached(op);
       return fail(op, -ENOMEM, "read");
     }
-    std::memmove(op->data.data() + n1, op->data.data(), n2);
     std::memcpy(op->data.data(), op->dest, n1);
+    std::memcpy(op->data.data() + n1, probe_buffer(op), n2);
     p.use_dest = false;
     p.done = have;
     eof = false;
@@ -710,6 +719,10 @@ void UringFileOps::close_handle(int handle, bool direct) {
   }
 }
 
+uint8_t* UringFileOps::probe_buffer(const FileOp* op) const {
+  return probes_.get() + static_cast<std::size_t>(op->progress.probe) * kProbeBytes;
+}
+
 FileOp* UringFileOps::fail(FileOp* op, int err, const char* syscall) {
   op->syscall = syscall;
   return finish(op, err);
@@ -721,6 +734,9 @@ FileOp* UringFileOps::finish(FileOp* op, int64_t result) {
   // by this op's own CLOSE. Detached closes return theirs when they land.
   if (p.direct && p.handle >= 0) free_slots_.push_back(static_cast<unsigned>(p.handle));
   p.handle = -1;
+  // Every read of the op has completed by now, the probe's included.
+  if (p.probe >= 0) free_probes_.push_back(static_cast<unsigned>(p.probe));
+  p.probe = -1;
   if (result < 0 && op->kind == OpKind::kReadFile) op->data.set_size(0);
   op->result = result;
   --ops_in_flight_;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,7 @@ struct FileOp {
   // Executor-private progress.
   struct Progress {
     int handle = -1;      // fd, or direct-descriptor slot when `direct`
+    int probe = -1;       // io_uring reads into a slot: the shard's probe buffer in use
     bool direct = false;
     bool use_dest = false;
     bool opened = false;
@@ -150,6 +152,7 @@ class UringFileOps {
   FileOp* advance_simple(FileOp* op);
   void close_detached(FileOp* op);
   void close_handle(int handle, bool direct);
+  uint8_t* probe_buffer(const FileOp* op) const;
   FileOp* fail(FileOp* op, int err, const char* syscall);
   FileOp* finish(FileOp* op, int64_t result);
 
@@ -160,6 +163,11 @@ class UringFileOps {
   unsigned ops_in_flight_ = 0;
   unsigned cqes_due_ = 0;
   std::vector<unsigned> free_slots_;
+  // One EOF-probe buffer per op in flight, for reads into a caller's slot: the probe of
+  // a file that fits reads nothing, so it needs no memory of the op's own (a malloc per
+  // op on this thread, freed on another), and these few pages stay hot.
+  std::unique_ptr<uint8_t[]> probes_;
+  std::vector<unsigned> free_probes_;
 };
 
 }  // namespace ringleader
