@@ -3,44 +3,8 @@
 // 10,000-path readFiles never opens 10,000 files at once; errors are fs.promises' own.
 import { readFile, stat as fsStat, writeFile as fsWriteFile } from 'node:fs/promises';
 import { ClosedError } from '../errors.js';
+import { ReadJob } from './read-job.js';
 import type { EngineBackend, FileStat } from './types.js';
-
-class ReadJob {
-  next = 0;
-  remaining: number;
-  done = false;
-  readonly values: Buffer[];
-  readonly settled: PromiseSettledResult<Buffer>[] | undefined;
-
-  constructor(
-    readonly paths: readonly string[],
-    settle: boolean,
-    readonly resolve: (value: Buffer[] | PromiseSettledResult<Buffer>[]) => void,
-    readonly reject: (reason: unknown) => void,
-  ) {
-    this.remaining = paths.length;
-    this.values = settle ? [] : new Array<Buffer>(paths.length);
-    this.settled = settle ? new Array<PromiseSettledResult<Buffer>>(paths.length) : undefined;
-  }
-
-  settle(index: number, value: Buffer | undefined, reason?: unknown): void {
-    if (this.done) return;
-    if (this.settled === undefined) {
-      if (value === undefined) {
-        this.done = true;
-        this.reject(reason);
-        return;
-      }
-      this.values[index] = value;
-    } else {
-      this.settled[index] = value === undefined ? { status: 'rejected', reason } : { status: 'fulfilled', value };
-    }
-    if (--this.remaining === 0) {
-      this.done = true;
-      this.resolve(this.settled ?? this.values);
-    }
-  }
-}
 
 export class FallbackBackend implements EngineBackend {
   readonly name = 'js' as const;
@@ -79,8 +43,7 @@ export class FallbackBackend implements EngineBackend {
     if (!this.closing) {
       this.closing = true;
       for (let i = this.head; i < this.waiting.length; i++) {
-        const job = this.waiting[i]!;
-        while (job.next < job.paths.length) job.settle(job.next++, undefined, new ClosedError('engine closed before the read started'));
+        this.waiting[i]!.drop(() => new ClosedError('engine closed before the read started'));
       }
       this.waiting = [];
       this.head = 0;
@@ -124,8 +87,8 @@ export class FallbackBackend implements EngineBackend {
       const index = job.next++;
       this.inFlight++;
       readFile(job.paths[index]!).then(
-        (value) => job.settle(index, value),
-        (reason: unknown) => job.settle(index, undefined, reason),
+        (value) => job.settleOne(index, value),
+        (reason: unknown) => job.settleOne(index, undefined, reason),
       ).finally(() => this.finished());
     }
   }

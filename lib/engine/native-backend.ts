@@ -5,6 +5,7 @@
 import { ClosedError } from '../errors.js';
 import { fsError } from './fs-error.js';
 import { type Addon, type NativeEngine, kAdopted, kSyscalls } from './native.js';
+import { ReadJob } from './read-job.js';
 import type { EngineBackend, FileStat } from './types.js';
 
 // Paths offered per crossing until the addon says how many it takes (one arena's worth).
@@ -22,24 +23,8 @@ interface Pending {
   abandon(): void;
 }
 
-class ReadJob implements Pending {
-  next = 0;
-  remaining: number;
-  done = false;
-  readonly values: Buffer[];
-  readonly settled: PromiseSettledResult<Buffer>[] | undefined;
-
-  constructor(
-    readonly paths: readonly string[],
-    settle: boolean,
-    private readonly resolve: (value: Buffer[] | PromiseSettledResult<Buffer>[]) => void,
-    private readonly reject: (reason: unknown) => void,
-  ) {
-    this.remaining = paths.length;
-    this.values = settle ? [] : new Array<Buffer>(paths.length);
-    this.settled = settle ? new Array<PromiseSettledResult<Buffer>>(paths.length) : undefined;
-  }
-
+/** A readFiles call on the native engine: submitted in chunks, completed chunk by chunk. */
+class NativeReadJob extends ReadJob implements Pending {
   submit(engine: NativeEngine, backend: NativeBackend): boolean {
     while (!this.done && this.next < this.paths.length) {
       const count = Math.min(backend.batch, this.paths.length - this.next);
@@ -74,52 +59,19 @@ class ReadJob implements Pending {
     for (let i = 0; i < count; i++) {
       const r = results[i]!;
       if (r >= 0) {
-        const buffer = syscalls[i] === kAdopted ? adopted![i]! : Buffer.from(arena, data + i * slot, r);
-        if (this.settled !== undefined) this.settled[start + i] = { status: 'fulfilled', value: buffer };
-        else this.values[start + i] = buffer;
+        this.put(start + i, syscalls[i] === kAdopted ? adopted![i]! : Buffer.from(arena, data + i * slot, r));
         continue;
       }
       const reason = closing && r === kECANCELED
         ? new ClosedError('engine closed before the read finished')
         : fsError(r, kSyscalls[syscalls[i]!] ?? 'read', this.paths[start + i]!);
-      if (this.settled === undefined) {
-        this.fail(reason);
-        return;
-      }
-      this.settled[start + i] = { status: 'rejected', reason };
+      if (!this.putError(start + i, reason)) return;
     }
-    this.remaining -= count;
-    if (this.remaining === 0) {
-      this.done = true;
-      this.resolve(this.settled ?? this.values);
-    }
+    this.finished(count);
   }
 
   abandon(): void {
     this.drop(() => new ClosedError('engine closed before the read was submitted'));
-  }
-
-  /** Fails every path not yet submitted with reason(): the whole call, or each one under settle. */
-  private drop(reason: () => unknown): void {
-    if (this.done) return;
-    if (this.settled === undefined) {
-      this.fail(reason());
-      return;
-    }
-    for (let i = this.next; i < this.paths.length; i++) {
-      this.settled[i] = { status: 'rejected', reason: reason() };
-    }
-    this.remaining -= this.paths.length - this.next;
-    this.next = this.paths.length;
-    if (this.remaining === 0) {
-      this.done = true;
-      this.resolve(this.settled);
-    }
-  }
-
-  private fail(reason: unknown): void {
-    this.done = true;
-    this.reject(reason);
   }
 }
 
@@ -145,7 +97,7 @@ class SingleJob implements Pending {
 }
 
 interface Chunk {
-  job: ReadJob;
+  job: NativeReadJob;
   start: number;
 }
 
@@ -186,7 +138,7 @@ export class NativeBackend implements EngineBackend {
     return this.engine.info();
   }
 
-  register(job: ReadJob, start: number): number {
+  register(job: NativeReadJob, start: number): number {
     const token = ++this.nextToken;
     this.chunks.set(token, { job, start });
     return token;
@@ -200,7 +152,7 @@ export class NativeBackend implements EngineBackend {
   readFiles(paths: readonly string[], settle: true): Promise<PromiseSettledResult<Buffer>[]>;
   readFiles(paths: readonly string[], settle: boolean): Promise<Buffer[] | PromiseSettledResult<Buffer>[]> {
     if (paths.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => this.enqueue(new ReadJob(paths, settle, resolve, reject)));
+    return new Promise((resolve, reject) => this.enqueue(new NativeReadJob(paths, settle, resolve, reject)));
   }
 
   writeFile(path: string, data: Uint8Array): Promise<void> {
