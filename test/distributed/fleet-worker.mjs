@@ -10,7 +10,8 @@ const unhandled = [];
 process.on('unhandledRejection', (reason) => unhandled.push(String(reason)));
 
 const redis = new Redis(cfg.url);
-const probe = new Redis(cfg.url);
+// The counter may live on a server of its own (cfg.probeUrl), so a restart of the limits' Redis does not wipe it.
+const probe = new Redis(cfg.probeUrl ?? cfg.url);
 // INCR the fleet-wide running count, keep its peak, and read Redis's clock, atomically.
 probe.defineCommand('countIn', {
   numberOfKeys: 2,
