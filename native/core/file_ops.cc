@@ -41,8 +41,11 @@ static_assert(alignof(FileOp) > kTagMask, "op addresses need three free low bits
 uint64_t op_data(FileOp* op, Tag tag) { return reinterpret_cast<uint64_t>(op) | tag; }
 
 // A detached close carries its descriptor, not an op: the op is reported before it lands.
-uint64_t detached_data(int handle, bool direct) {
-  return (static_cast<uint64_t>(handle) << 4) | (direct ? 8u : 0u) | kTagDetached;
+// Bit 3: a direct descriptor; bit 4: no CQE unless it fails (not counted as due).
+constexpr uint64_t kDetachedDirect = 8;
+constexpr uint64_t kDetachedSkip = 16;
+uint64_t detached_data(int handle, bool direct, bool skip) {
+  return (static_cast<uint64_t>(handle) << 5) | (skip ? kDetachedSkip : 0) | (direct ? kDetachedDirect : 0) | kTagDetached;
 }
 
 bool valid_path(const std::string& path) { return path.find('\0') == std::string::npos; }
@@ -300,6 +303,9 @@ int UringFileOps::init(Ring* ring, unsigned max_ops, bool allow_direct) {
                          ring->opcode_supported(IORING_OP_CLOSE) && ring->opcode_supported(IORING_OP_READ);
   const unsigned slots = 2 * max_ops;
   direct_ = kernel_ok && ring->register_files_sparse(slots) == 0;
+  // Only where a failed request's CQE also stands for its linked successors (which then
+  // post none): that is what the skip flag has meant since it appeared, in 5.17.
+  skip_ = direct_ && (ring->features() & IORING_FEAT_CQE_SKIP) != 0;
   free_slots_.clear();
   if (direct_) {
     free_slots_.reserve(slots);
@@ -324,7 +330,7 @@ io_uring_sqe* UringFileOps::sqe(uint64_t user_data, unsigned flags) {
   io_uring_sqe* s = ring_->get_sqe();  // reserve() made room
   sqe_set_data64(s, user_data);
   sqe_set_flags(s, flags);
-  ++cqes_due_;
+  if ((flags & IOSQE_CQE_SKIP_SUCCESS) == 0) ++cqes_due_;
   return s;
 }
 
@@ -349,7 +355,11 @@ FileOp* UringFileOps::start(FileOp* op) {
 
 void UringFileOps::prep_open(FileOp* op, int flags, mode_t mode, unsigned link) {
   FileOp::Progress& p = op->progress;
-  io_uring_sqe* s = sqe(op_data(op, kTagOpen), link);
+  // A direct open that succeeds says nothing: its reads or write report for it. One that
+  // fails posts the only CQE of its chain (see complete()).
+  const unsigned skip = p.direct && skip_ ? IOSQE_CQE_SKIP_SUCCESS : 0;
+  io_uring_sqe* s = sqe(op_data(op, kTagOpen), link | skip);
+  if (!skip) p.pending = static_cast<uint8_t>(p.pending + 1);
   if (p.direct) {
     // The kernel refuses O_CLOEXEC on direct descriptors; they are never in the fd table.
     prep_openat_direct(s, AT_FDCWD, op->path.c_str(), flags, mode, static_cast<unsigned>(p.handle));
@@ -381,12 +391,10 @@ FileOp* UringFileOps::start_read(FileOp* op) {
     p.handle = static_cast<int>(free_slots_.back());
     free_slots_.pop_back();
     prep_open(op, kReadFlags, 0, IOSQE_IO_LINK);
-    p.pending = 1;
     return issue_reads(op);
   }
   prep_open(op, kReadFlags, 0, 0);
   p.stage = kStageOpen;
-  p.pending = 1;
   return nullptr;
 }
 
@@ -512,12 +520,10 @@ FileOp* UringFileOps::start_write(FileOp* op) {
     p.handle = static_cast<int>(free_slots_.back());
     free_slots_.pop_back();
     prep_open(op, kWriteFlags, kWriteMode, IOSQE_IO_LINK);
-    p.pending = 1;
     return issue_write(op);
   }
   prep_open(op, kWriteFlags, kWriteMode, 0);
   p.stage = kStageOpen;
-  p.pending = 1;
   return nullptr;
 }
 
@@ -625,11 +631,14 @@ FileOp* UringFileOps::advance_simple(FileOp* op) {
 }
 
 FileOp* UringFileOps::complete(uint64_t user_data, int32_t res) {
-  --cqes_due_;
   const auto tag = static_cast<Tag>(user_data & kTagMask);
   if (tag == kTagDetached) {
-    const int handle = static_cast<int>(user_data >> 4);
-    const bool direct = (user_data & 8) != 0;
+    const int handle = static_cast<int>(user_data >> 5);
+    const bool direct = (user_data & kDetachedDirect) != 0;
+    // A skipping close's slot went back to the pool when it was queued (see close_handle);
+    // the failure of a close that never blocks leaves nothing to redo.
+    if (user_data & kDetachedSkip) return nullptr;
+    --cqes_due_;
     if (res == -ECANCELED) {
       // Cancelled closes (shutdown's cancel-all) still hold the descriptor.
       close_handle(handle, direct);
@@ -640,6 +649,14 @@ FileOp* UringFileOps::complete(uint64_t user_data, int32_t res) {
   }
   FileOp* op = reinterpret_cast<FileOp*>(user_data & ~kTagMask);
   FileOp::Progress& p = op->progress;
+  if (tag == kTagOpen && p.direct && skip_) {
+    // Only a failed skipping open posts, and then its linked steps post nothing: every
+    // CQE the op still counted on is this one.
+    cqes_due_ -= p.pending;
+    p.pending = 1;
+  } else {
+    --cqes_due_;
+  }
   switch (tag) {
     case kTagOpen:
       if (res < 0) {
@@ -700,12 +717,17 @@ void UringFileOps::close_detached(FileOp* op) {
 
 void UringFileOps::close_handle(int handle, bool direct) {
   if (reserve(1) == 0) {
-    io_uring_sqe* s = sqe(detached_data(handle, direct), 0);
+    // A direct close runs inline when submitted, in SQE order, so an open queued after it
+    // into the same slot finds the slot empty: the slot is free once the close is queued,
+    // and the close needs no CQE.
+    const bool skip = direct && skip_;
+    io_uring_sqe* s = sqe(detached_data(handle, direct, skip), skip ? IOSQE_CQE_SKIP_SUCCESS : 0);
     if (direct) {
       prep_close_direct(s, static_cast<unsigned>(handle));
     } else {
       prep_close(s, handle);
     }
+    if (skip) free_slots_.push_back(static_cast<unsigned>(handle));
     return;
   }
   // The ring refused to take SQEs; close synchronously rather than leak.

@@ -124,6 +124,8 @@ class UringFileOps {
   static unsigned ring_entries_for(unsigned max_ops);
 
   bool direct() const { return direct_; }
+  // Direct opens and closes post a CQE only when they fail (IOSQE_CQE_SKIP_SUCCESS).
+  bool skips_cqes() const { return skip_; }
   bool can_start() const;
   // Returns op if it finished without I/O (invalid input), else nullptr.
   FileOp* start(FileOp* op);
@@ -158,6 +160,7 @@ class UringFileOps {
 
   Ring* ring_ = nullptr;
   bool direct_ = false;
+  bool skip_ = false;
   bool stopping_ = false;
   unsigned max_ops_ = 0;
   unsigned ops_in_flight_ = 0;

@@ -34,6 +34,12 @@
 #ifndef IORING_SQ_TASKRUN
 #define IORING_SQ_TASKRUN (1U << 2)  // Linux 5.19
 #endif
+#ifndef IOSQE_CQE_SKIP_SUCCESS
+#define IOSQE_CQE_SKIP_SUCCESS (1U << 6)  // Linux 5.17
+#endif
+#ifndef IORING_FEAT_CQE_SKIP
+#define IORING_FEAT_CQE_SKIP (1U << 11)  // Linux 5.17
+#endif
 #ifndef IORING_FEAT_LINKED_FILE
 #define IORING_FEAT_LINKED_FILE (1U << 12)  // Linux 5.17
 #endif

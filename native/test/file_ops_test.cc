@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "check.h"
 #include "probe.h"
@@ -272,6 +273,39 @@ TEST(directory_is_eisdir_from_read) {
     ex.run(&op);
     CHECK_EQ(op.result, -EISDIR);
     CHECK(op.syscall != nullptr && std::string(op.syscall) == "read");
+  });
+}
+
+TEST(reuses_direct_slots_and_probe_buffers_across_many_reads_and_failed_opens) {
+  TempDir dir;
+  REQUIRE(dir.ok());
+  // Far more ops than the executor's 8 ops (16 slots): a slot is reused right after its
+  // close is queued, and a failed open (its chain's only CQE where opens skip theirs)
+  // must leave the accounting whole for the next op.
+  std::vector<std::string> datas;
+  std::vector<std::string> paths;
+  for (int i = 0; i < 40; ++i) {
+    datas.push_back(pattern(100 + 37 * static_cast<std::size_t>(i), static_cast<unsigned>(i)));
+    paths.push_back(dir.write("r" + std::to_string(i), datas.back()));
+  }
+  each_mode([&](Executor& ex, Mode) {
+    for (int round = 0; round < 3; ++round) {
+      for (std::size_t i = 0; i < paths.size(); ++i) {
+        std::string slot(2048, '\0');
+        FileOp op = read_op(i % 5 == 4 ? dir.file("missing") : paths[i]);
+        op.dest = reinterpret_cast<uint8_t*>(slot.data());
+        op.dest_size = slot.size();
+        ex.run(&op);
+        if (i % 5 == 4) {
+          CHECK_EQ(op.result, -ENOENT);
+          CHECK(op.syscall != nullptr && std::string(op.syscall) == "open");
+          continue;
+        }
+        CHECK_EQ(op.result, static_cast<int64_t>(datas[i].size()));
+        CHECK(op.in_dest);
+        CHECK(slot.compare(0, datas[i].size(), datas[i]) == 0);
+      }
+    }
   });
 }
 
