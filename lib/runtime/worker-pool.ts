@@ -488,6 +488,14 @@ export class WorkerPool {
       if (Array.isArray(message)) this.onReplies(slot, message);
       else this.onReady(slot, worker, message);
     });
+    // A reply batch that cannot be deserialized here names none of the tasks it carried.
+    // Treat the worker as crashed so each of them settles (WorkerCrashedError, with this
+    // as the cause) instead of waiting forever; a replacement takes its queue.
+    port1.on('messageerror', (err) => {
+      if (slot.port !== port1) return;
+      slot.lastError = err;
+      void worker.terminate();
+    });
     worker.on('error', (err) => {
       slot.lastError = err;
     });

@@ -13,6 +13,25 @@ afterEach(async () => {
 });
 
 describe('WorkerPool failures', () => {
+  it('settles the tasks of a worker whose reply cannot be deserialized, and replaces it', async () => {
+    pool = await open({ threads: 1 });
+    const first = (await pool.run<ThreadReply>({ op: 'thread' })).threadId;
+    const gate = new Gate();
+    const running = pool.run({ op: 'gate', sab: gate.sab });
+    const queued = pool.run<ThreadReply>({ op: 'thread' });
+    await gate.reached(1);
+    // Node emits 'messageerror' on the port when a message fails to deserialize; no
+    // portable way makes a worker's reply do that, so the test raises the event itself.
+    const slots = (pool as unknown as { slots: Array<{ port: { emit(e: string, err: Error): void } }> }).slots;
+    slots[0]!.port.emit('messageerror', new Error('cannot deserialize'));
+    const err = await running.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkerCrashedError);
+    expect((err as Error).cause).toMatchObject({ message: 'cannot deserialize' });
+    const replacement = await queued;
+    expect(replacement.threadId).not.toBe(first);
+    gate.open();
+  });
+
   it('rejects only the task whose handler threw, with its name, message, code and stack', async () => {
     pool = await open({ threads: 1 });
     const { threadId } = await pool.run<ThreadReply>({ op: 'thread' });
