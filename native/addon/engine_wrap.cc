@@ -262,6 +262,7 @@ void EngineWrap::shutdown() {
   }
   batches_.clear();
   free_batches_.clear();
+  settling_.clear();
   live_batches_ = 0;
   for (FileOp* op : free_ops_) delete op;
   free_ops_.clear();
@@ -302,6 +303,7 @@ void EngineWrap::recycle(FileOp* op) {
   op->in_dest = false;
   op->result = 0;
   op->syscall = nullptr;
+  op->countdown = nullptr;
   free_ops_.push_back(op);
 }
 
@@ -318,6 +320,8 @@ uint32_t EngineWrap::take_batch(double token, OpKind kind) {
   b.token = token;
   b.kind = kind;
   b.done = 0;
+  // relaxed: no shard holds this batch's counter (it read zero before the batch was freed).
+  b.countdown.store(0, std::memory_order_relaxed);
   b.ops.clear();
   b.write_copy.reset();
   b.arena = nullptr;
@@ -384,6 +388,7 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
       op->dest = batch.arena + layout.data + i * slot_size;
       op->dest_size = slot_size;
       op->id = (static_cast<uint64_t>(slot) << 32) | i;
+      op->countdown = &batch.countdown;
       op->path.assign(at, static_cast<std::size_t>(stop - at));
       at = stop + 1;
     }
@@ -391,12 +396,20 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
     free_batch(slot);
     throw Napi::Error::New(env, "out of memory");
   }
+  // relaxed: the submit's queue push (release) carries it to the shards.
+  batch.countdown.store(n, std::memory_order_relaxed);
   const int accepted = engine_->submit(batch.ops.data(), batch.ops.size());
   const std::size_t taken = accepted > 0 ? static_cast<std::size_t>(accepted) : 0;
   for (std::size_t i = taken; i < batch.ops.size(); ++i) recycle(batch.ops[i]);
   batch.ops.resize(taken);
   if (taken == 0) {
     free_batch(slot);
+  } else if (taken < n) {
+    // Take back the ops the shards refused. acq_rel as a shard's decrement: if this brings
+    // the count to zero, every taken op is in an outbox already and no shard will ring, so
+    // ring for them.
+    const auto refused = static_cast<uint32_t>(n - taken);
+    if (batch.countdown.fetch_sub(refused, std::memory_order_acq_rel) == refused) notify_self();
   }
   update_ref();
   return Napi::Number::New(env, static_cast<double>(taken));
@@ -407,6 +420,13 @@ uint32_t EngineWrap::batch_limit() const {
   if (per_batch < kMinBatch) return kMinBatch;
   if (per_batch > kMaxBatch) return kMaxBatch;
   return static_cast<uint32_t>(per_batch);
+}
+
+void EngineWrap::notify_self() {
+  const uint64_t one = 1;
+  // EAGAIN means the counter is saturated, which still reads as "wake up".
+  while (::write(engine_->notify_fd(), &one, sizeof one) < 0 && errno == EINTR) {
+  }
 }
 
 bool EngineWrap::submit_one(uint32_t slot, FileOp* op) {
@@ -542,13 +562,30 @@ void EngineWrap::pump(bool from_loop) {
   // Phase 1 counts completions without running JS; phase 2 delivers. A callback may call
   // close(), which pumps again from inside phase 2 - hence locals, not members.
   std::vector<uint32_t> finished;
+  // acquire: pairs with the shards' decrements; zero means no shard touches the batch again.
+  const auto settled = [](const Batch& batch) { return batch.countdown.load(std::memory_order_acquire) == 0; };
+  for (std::size_t i = 0; i < settling_.size();) {
+    if (settled(*batches_[settling_[i]])) {
+      finished.push_back(settling_[i]);
+      settling_[i] = settling_.back();
+      settling_.pop_back();
+    } else {
+      ++i;
+    }
+  }
   for (;;) {
     const std::size_t n = engine_->drain(drain_scratch_.data(), drain_scratch_.size());
     for (std::size_t i = 0; i < n; ++i) {
       FileOp* op = drain_scratch_[i];
       const auto slot = static_cast<uint32_t>(op->id >> 32);
       Batch& batch = *batches_[slot];
-      if (++batch.done == batch.ops.size()) finished.push_back(slot);
+      if (++batch.done != batch.ops.size()) continue;
+      // A shard pushes an op before counting it down; the one still to count will ring.
+      if (settled(batch)) {
+        finished.push_back(slot);
+      } else {
+        settling_.push_back(slot);
+      }
     }
     if (n < drain_scratch_.size()) break;
   }

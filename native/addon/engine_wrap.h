@@ -6,6 +6,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -28,6 +29,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     double token = 0;
     OpKind kind = OpKind::kNop;
     uint32_t done = 0;
+    // kReadFile: ops the shards have not yet delivered, as FileOp::countdown; the batch is
+    // reused only once it reads zero.
+    std::atomic<uint32_t> countdown{0};
     std::vector<FileOp*> ops;
     std::unique_ptr<uint8_t[]> write_copy;  // kWriteFile: JS may detach its buffer mid-write
     // kReadFile: the arena the shards read into, slot i for op i, header for JS after
@@ -52,6 +56,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   void recycle(FileOp* op);
   uint32_t take_batch(double token, OpKind kind);
   void free_batch(uint32_t slot);
+  // Rings the engine's notify eventfd from this thread, as a shard would.
+  void notify_self();
   bool submit_one(uint32_t slot, FileOp* op);
 
   // The poll handle outlives the wrap until libuv's close callback; an async cleanup hook
@@ -87,6 +93,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<uint32_t> free_batches_;
+  // Batches whose ops have all drained while a shard has yet to count down its last one.
+  std::vector<uint32_t> settling_;
   uint32_t live_batches_ = 0;
   std::vector<FileOp*> free_ops_;
   std::size_t pooled_bytes_ = 0;

@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -75,6 +76,13 @@ struct FileOp {
   // a larger one moves to `data`. Ignored when null, empty or over kMaxDestBytes.
   uint8_t* dest = nullptr;
   std::size_t dest_size = 0;
+  // Ops submitted together may share a countdown holding how many of them are out. The
+  // shard that delivers an op decrements it after the op is in the outbox and wakes the
+  // consumer only when it reaches zero, so a batch costs one wake-up however many reaps
+  // it spans. Null: every delivery wakes the consumer. The counter must outlive the
+  // decrement, which may come after the op has been drained: the consumer may reuse it
+  // only once it reads zero.
+  std::atomic<uint32_t>* countdown = nullptr;
 
   // Outputs.
   int64_t result = 0;             // >= 0: bytes read or written (0 for stat and nop); < 0: -errno

@@ -175,13 +175,20 @@ void Shard::cancel_queued() {
 
 void Shard::deliver() {
   if (finished_.empty()) return;
+  bool notify = false;
   for (FileOp* op : finished_) {
+    // Read before the push: from then on the consumer may drain and reuse the op.
+    std::atomic<uint32_t>* countdown = op->countdown;
     // The outbox holds capacity_ ops and outstanding_ counts every op until it is drained,
     // so there is always room.
     outbox_.try_push(op);
+    // acq_rel: release lets the consumer that reads zero (acquire) know this shard is done
+    // with the counter; acquire makes the last decrementer see the other shards' pushes
+    // before its eventfd write announces them.
+    if (countdown == nullptr || countdown->fetch_sub(1, std::memory_order_acq_rel) == 1) notify = true;
   }
   finished_.clear();
-  write_eventfd(notify_fd_);
+  if (notify) write_eventfd(notify_fd_);
 }
 
 void Shard::arm_doorbell() {

@@ -27,7 +27,9 @@ struct ShardOptions {
   unsigned batch = 32;        // inbox ops turned into SQEs (or run) between wake-ups
   bool sqpoll = false;
   bool direct_descriptors = true;  // open into ring slots when the kernel allows it
-  int notify_fd = -1;  // eventfd written once per batch of completions; -1 for none
+  // eventfd written after a delivery that holds an op without a countdown or brings one
+  // to zero (see FileOp::countdown); -1 for none
+  int notify_fd = -1;
 };
 
 // What the shard ended up with, for engine.backend-style reporting.

@@ -96,6 +96,43 @@ TEST(ops_submitted_on_one_thread_complete_on_another) {
   }
 }
 
+TEST(ops_sharing_a_countdown_wake_the_consumer_once_after_the_last_is_out) {
+  TempDir dir;
+  REQUIRE(dir.ok());
+  constexpr int kFiles = 200;
+  std::vector<std::string> paths;
+  for (int i = 0; i < kFiles; ++i) paths.push_back(dir.write("f" + std::to_string(i), "file " + std::to_string(i)));
+  for (Backend backend : backends()) {
+    const int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    Shard shard(1024);
+    ShardOptions o;
+    o.backend = backend;
+    o.batch = 8;  // many deliveries, so a per-delivery wake would show
+    o.notify_fd = efd;
+    REQUIRE(shard.start(o) == 0);
+    std::atomic<uint32_t> countdown{kFiles};
+    std::vector<FileOp> ops(kFiles);
+    for (int i = 0; i < kFiles; ++i) {
+      ops[static_cast<std::size_t>(i)].kind = OpKind::kReadFile;
+      ops[static_cast<std::size_t>(i)].path = paths[static_cast<std::size_t>(i)];
+      ops[static_cast<std::size_t>(i)].countdown = &countdown;
+      CHECK(shard.try_submit(&ops[static_cast<std::size_t>(i)]));
+    }
+    shard.wake();
+    pollfd pfd{efd, POLLIN, 0};
+    REQUIRE(poll(&pfd, 1, 10000) == 1);
+    // By the wake-up every op is out and counted; the eventfd was written once.
+    uint64_t wakes = 0;
+    CHECK(::read(efd, &wakes, sizeof wakes) == static_cast<ssize_t>(sizeof wakes));
+    CHECK_EQ(wakes, uint64_t{1});
+    CHECK_EQ(countdown.load(), 0u);
+    FileOp* out[kFiles];
+    CHECK_EQ(shard.drain(out, kFiles), static_cast<std::size_t>(kFiles));
+    shard.stop();
+    ::close(efd);
+  }
+}
+
 TEST(refuses_ops_beyond_its_capacity) {
   for (Backend backend : backends()) {
     Shard shard(4);
