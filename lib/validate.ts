@@ -58,6 +58,11 @@ export function abortReason(signal: AbortSignal): unknown {
 /** The default clock: monotonic, so wall-clock jumps never refill a bucket or expire a window. */
 export const monotonicNow = (): number => performance.now();
 
+/** The message of whatever was thrown: an Error's message, anything else as a string. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { Engine } from '../engine/index.js';
 import { type Addon, loadAddon } from '../engine/native.js';
+import { messageOf } from '../validate.js';
 import { parseArgs } from './args.js';
 
 export interface ProbeReport {
@@ -92,7 +93,7 @@ export async function collectProbe(): Promise<ProbeReport> {
     await engine.close();
     pinning = pinProbe(loaded.addon, engine.backend === 'io_uring' ? 'io_uring' : 'threads');
   } catch (err) {
-    backend = { name: 'js', reason: `opening a native engine failed: ${err instanceof Error ? err.message : String(err)}` };
+    backend = { name: 'js', reason: `opening a native engine failed: ${messageOf(err)}` };
   }
   return { ...base, native: { loaded: true, detail: `loaded (N-API ${loaded.addon.napiVersion})` }, ioUring, pinning, backend };
 }
@@ -112,7 +113,7 @@ function pinProbe(addon: Addon, backend: 'io_uring' | 'threads'): { works: boole
       native.close();
     }
   } catch (err) {
-    return { works: false, detail: `could not open a shard: ${err instanceof Error ? err.message : String(err)}` };
+    return { works: false, detail: `could not open a shard: ${messageOf(err)}` };
   }
 }
 

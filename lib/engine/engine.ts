@@ -3,7 +3,7 @@
 // 'auto' (RINGLEADER_BACKEND forces one), and records why it fell back.
 import { availableParallelism } from 'node:os';
 import { ClosedError } from '../errors.js';
-import { checkInteger, checkObject, describe } from '../validate.js';
+import { checkInteger, checkObject, describe, messageOf } from '../validate.js';
 import { FallbackBackend } from './fallback.js';
 import { holdIdentity } from './identity-guard.js';
 import { NativeBackend } from './native-backend.js';
@@ -27,10 +27,6 @@ function checkPath(name: string, value: unknown): string {
   // Same refusal as fs: a NUL byte would silently truncate the path in the kernel.
   if (value.includes('\0')) throw new TypeError(`${name} must not contain null bytes, got ${describe(value)}`);
   return value;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 interface Resolved {
@@ -98,7 +94,7 @@ export class Engine {
       try {
         return { backend: openNative(addon, 'io_uring', shards, pin, queueDepth), fallbackReason: undefined };
       } catch (err) {
-        reason = `io_uring refused: ${errorMessage(err)}`;
+        reason = `io_uring refused: ${messageOf(err)}`;
       }
     } else {
       reason = `io_uring unavailable: ${probed.reason}`;
@@ -106,7 +102,7 @@ export class Engine {
     try {
       return { backend: openNative(addon, 'threads', shards, pin, queueDepth), fallbackReason: reason };
     } catch (err) {
-      return js(`${reason}; threads refused: ${errorMessage(err)}`);
+      return js(`${reason}; threads refused: ${messageOf(err)}`);
     }
   }
 

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { messageOf } from '../validate.js';
 
 /** Fields behind probe(): why io_uring can or cannot run here. */
 export interface NativeProbe {
@@ -95,8 +96,7 @@ export function loadAddon(): { addon: Addon } | { error: string } {
       loaded = { addon: nodeGypBuild(override ?? packageRoot) as Addon };
     }
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    loaded = { error: `native addon not loaded: ${message.split('\n')[0]}` };
+    loaded = { error: `native addon not loaded: ${messageOf(err).split('\n')[0]}` };
   }
   return loaded;
 }

@@ -3,40 +3,25 @@
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadAddon } from '../engine/native.js';
+import { loadAddon, pinCurrentThread as pinThread } from '../engine/native.js';
+import { messageOf } from '../validate.js';
 
 export type PinResult = { core: number } | { refused: string };
 
-// Loader errors append a require stack that says nothing to someone reading stats().
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
-
-// The addon is loaded once per thread (each worker pins itself, so each loads it).
-function loadPinner(): ((core: number) => unknown) | string {
-  const loaded = loadAddon();
-  if ('error' in loaded) return loaded.error;
-  const fn: unknown = loaded.addon.pinCurrentThread;
-  return typeof fn === 'function' ? (fn as (core: number) => unknown) : 'the native addon has no pinCurrentThread()';
-}
-
 /** Why pinning cannot work in this process, or undefined when the addon offers it. */
 export function pinningUnavailable(): string | undefined {
-  const p = loadPinner();
-  return typeof p === 'string' ? p : undefined;
+  const loaded = loadAddon();
+  return 'error' in loaded ? loaded.error : undefined;
 }
 
-/** Pins the calling thread to `core`; never throws. */
+/** Pins the calling thread to `core` (each worker pins itself); never throws. */
 export function pinCurrentThread(core: number): PinResult {
-  const p = loadPinner();
-  if (typeof p === 'string') return { refused: p };
   try {
-    const result = p(core);
-    if (typeof result === 'number') return { core: result };
-    if (typeof result === 'string') return { refused: result };
-    return { refused: `pinCurrentThread returned ${typeof result}` };
+    const result = pinThread(core);
+    return typeof result === 'number' ? { core: result } : { refused: result };
   } catch (err) {
-    return { refused: firstLine(err) };
+    // Loader errors append a require stack that says nothing to someone reading stats().
+    return { refused: messageOf(err).split('\n')[0]! };
   }
 }
 

@@ -10,7 +10,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type Re
 import { ClosedError, DroppedError, QueueFullError } from '../errors.js';
 import { List, type Linked } from '../scheduler/list.js';
 import type { OnFull } from '../scheduler/scheduler.js';
-import { abortReason, checkInteger, checkObject, checkSignal, describe } from '../validate.js';
+import { abortReason, checkInteger, checkObject, checkSignal, describe, messageOf } from '../validate.js';
 import { WorkerCrashedError } from './crashed-error.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { allowedCores, type PinResult } from './pin.js';
@@ -432,7 +432,7 @@ export class WorkerPool {
       slot.inFlight.delete(task.id);
       if (task.settled) return;
       slot.failed++;
-      const message = `pool.run(): the task's data cannot be sent to a worker: ${err instanceof Error ? err.message : String(err)}`;
+      const message = `pool.run(): the task's data cannot be sent to a worker: ${messageOf(err)}`;
       this.settle(task, false, new TypeError(message, { cause: err }));
       this.dispatch(slot);
     }

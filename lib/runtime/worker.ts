@@ -2,6 +2,7 @@
 // this module runs tasks one at a time, honours cancels, and batches replies to the pool.
 
 import { isMainThread, parentPort, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+import { messageOf } from '../validate.js';
 import { pinCurrentThread } from './pin.js';
 import {
   isInit, Op, Outcome, serializeError, type InitMessage, type ReadyMessage, type Reply, type Request,
@@ -144,7 +145,7 @@ class Runner {
     try {
       this.port.postMessage([reply]);
     } catch (err) {
-      const message = `the task's result cannot be cloned to the pool: ${err instanceof Error ? err.message : String(err)}`;
+      const message = `the task's result cannot be cloned to the pool: ${messageOf(err)}`;
       const runMs = reply[1] === Outcome.Skipped ? 0 : reply[3];
       this.port.postMessage([[reply[0], Outcome.Error, serializeError(new TypeError(message)), runMs]]);
     }
