@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { median } from '../stats.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const json = process.argv.includes('--json');
@@ -32,11 +33,6 @@ const kThreads = 'engine.readFiles (threads)';
 const kUring = 'engine.readFiles (io_uring)';
 const kCLoop = 'C++ openat/pread/close loop, 1 thread';
 const kCUring = 'C++ core engine, io_uring, 2 shards';
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 // native/bench/file_bench from a CMake build, on its own copy of the same file set.
 function nativeFigures(set) {

@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../../dist/index.js';
 import { loadAddon } from '../../dist/engine/native.js';
+import { median } from '../stats.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const binDir = join(root, 'build-cmake/default/native/bench');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function ensureBuilt() {
   if (['queue_bench', 'ring_bench'].every((b) => existsSync(join(binDir, b)))) return true;

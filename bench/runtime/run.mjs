@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { markdownTable, median } from '../stats.mjs';
 
 const cell = fileURLToPath(new URL('./cell.mjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -13,7 +14,6 @@ const THREADS = Number(process.env.RUNTIME_BENCH_THREADS ?? 2);
 const CELLS = [['ringleader', 'cpu'], ['piscina', 'cpu'], ['single', 'cpu'], ['ringleader', 'tiny'], ['piscina', 'tiny']];
 const json = process.argv.includes('--json');
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const samples = Object.fromEntries(CELLS.map(([impl, kind]) => [`${impl}/${kind}`, []]));
 const load = [];
@@ -45,7 +45,7 @@ function fmtMs(v) {
 log('');
 log(`${TASKS.toLocaleString('en-US')} tasks per cell, ${THREADS} threads, ${32 * THREADS} outstanding, median of ${RUNS}`);
 log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, 1-min load average at round starts: ${load.map((l) => l.toFixed(1)).join(', ')}`);
-log(table(['', 'tasks/s', 'p99 latency', 'CPU per task (all threads)', 'event loop p99', 'event loop max'],
+log(markdownTable(['', 'tasks/s', 'p99 latency', 'CPU per task (all threads)', 'event loop p99', 'event loop max'],
   Object.entries(results).map(([name, r]) => [name, fmtRate(r.tasksPerSec), fmtMs(r.p99Ms), `${r.cpuUsPerTask.toFixed(1)} µs`,
     fmtMs(r.loopP99Ms), fmtMs(r.loopMaxMs)])));
 
@@ -53,7 +53,7 @@ const rl = (k) => results[`ringleader/${k}`];
 const pi = (k) => results[`piscina/${k}`];
 log('');
 log('ratios (> 1 means WorkerPool is better: more tasks/s, lower p99, less event-loop delay)');
-log(table(['', 'tasks/s', 'p99 latency', 'event loop p99'], ['cpu', 'tiny'].map((k) => [
+log(markdownTable(['', 'tasks/s', 'p99 latency', 'event loop p99'], ['cpu', 'tiny'].map((k) => [
   `WorkerPool vs piscina, ${k}`, `${(rl(k).tasksPerSec / pi(k).tasksPerSec).toFixed(2)}×`,
   `${(pi(k).p99Ms / rl(k).p99Ms).toFixed(2)}×`, `${(pi(k).loopP99Ms / rl(k).loopP99Ms).toFixed(2)}×`,
 ])));
@@ -71,11 +71,4 @@ if (json) {
     runs: RUNS, tasks: TASKS, threads: THREADS, node: process.version, loadAverage: load, results, samples,
     targets: targets.map(([name, value, bound]) => ({ name, value, bound, op: '≥' })),
   }));
-}
-
-function table(header, body) {
-  const all = [header, ...body];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => String(r[c]).length)));
-  const line = (r) => `| ${r.map((v, c) => String(v).padEnd(widths[c])).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }

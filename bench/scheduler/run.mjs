@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { markdownTable, median } from '../stats.mjs';
 
 const cell = fileURLToPath(new URL('./cell.mjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -13,7 +14,6 @@ const METRICS = ['throughput', 'heap', 'stall'];
 const json = process.argv.includes('--json');
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const field = { throughput: 'tasksPerSec', heap: 'bytesPerTask', stall: 'maxStallMs' };
 
 // Rounds are interleaved (every cell once per round) so a busy neighbour hits every
@@ -54,7 +54,7 @@ const rows = IMPLS.map((impl) => [impl, ...METRICS.map((m) => fmt(m, results[imp
 log('');
 log(`1,000,000 trivial async tasks, concurrency 16, median of ${RUNS} (fresh process per cell)`);
 log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, 1-min load average at round starts: ${load.map((l) => l.toFixed(1)).join(', ')}`);
-log(table(['', '1M trivial tasks', 'heap per queued task', 'stall while 1M are submitted'], rows));
+log(markdownTable(['', '1M trivial tasks', 'heap per queued task', 'stall while 1M are submitted'], rows));
 
 const ours = ['ringleader.run', 'ringleader.limit'];
 const ratioRows = [];
@@ -65,7 +65,7 @@ for (const o of ours) {
 }
 log('');
 log('ratios (> 1 means ringleader is better: faster, fewer bytes, shorter stall)');
-log(table(['', 'throughput', 'heap', 'stall'], ratioRows));
+log(markdownTable(['', 'throughput', 'heap', 'stall'], ratioRows));
 
 const run = results['ringleader.run'];
 const min = results.minimal;
@@ -82,10 +82,3 @@ for (const [name, value, bound, op] of targets) {
   log(`  ${ok ? 'met ' : 'MISS'}  ${name}: ${value.toFixed(2)}`);
 }
 if (json) console.log(JSON.stringify({ runs: RUNS, node: process.version, results, targets: targets.map(([name, value, bound, op]) => ({ name, value, bound, op })) }));
-
-function table(header, body) {
-  const all = [header, ...body];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => String(r[c]).length)));
-  const line = (r) => `| ${r.map((v, c) => String(v).padEnd(widths[c])).join(' | ')} |`;
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
-}
