@@ -1,65 +1,17 @@
 // A fleet of real processes (fleet-worker.mjs, on the built package) sharing one Redis:
 // global concurrency and rate hold across them, a SIGKILLed holder's slots come back
 // within one lease TTL, and a Redis restart plus SCRIPT FLUSH mid-run loses no task.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../lib/index.js';
 import { RedisStore } from '../../lib/distributed/redis-store.js';
+import { startWorker, type Worker } from './fleet-process.js';
 import { RedisServer, redisMissing } from './redis-server.js';
 
-const WORKER = fileURLToPath(new URL('./fleet-worker.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/distributed/redis-store.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface WorkerConfig {
-  url: string;
-  prefix: string;
-  mode: 'count' | 'rate' | 'hold' | 'sleep';
-  tasks: number;
-  local: number;
-  global: { concurrency?: number; rate?: { limit: number; interval: number } };
-  taskMs?: number;
-  leaseMs?: number;
-}
-
-interface WorkerReport {
-  done: number;
-  failed: string[];
-  fences: number[];
-  admissions: number[];
-  unhandled: string[];
-}
-
-interface Worker {
-  child: ChildProcess;
-  lines: string[];
-  report: Promise<WorkerReport>;
-}
-
-function startWorker(cfg: WorkerConfig): Worker {
-  const child = spawn(process.execPath, [WORKER, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    const parts = out.split('\n');
-    out = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const report = new Promise<WorkerReport>((resolve, reject) => {
-    child.once('exit', (code, signal) => {
-      if (code !== 0) reject(new Error(`worker exited with ${code ?? signal}: ${err}`));
-      else resolve(JSON.parse(lines.at(-1)!) as WorkerReport);
-    });
-  });
-  report.catch(() => {});
-  return { child, lines, report };
-}
 
 /** Most timestamps (ms) in any window [t, t + 1000). */
 function busiestSecond(sorted: number[]): number {

@@ -5,37 +5,14 @@
 // before the first restart (a restart that loses the leases lets the fleet over-admit
 // until the running attempts re-take them at their next renewal, so later stretches are
 // not held to it); no lease or waiter is left behind in Redis at the end.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker } from '../distributed/fleet-process.js';
 import { RedisServer, redisMissing } from '../distributed/redis-server.js';
 
-const WORKER = fileURLToPath(new URL('../distributed/fleet-worker.mjs', import.meta.url));
 const PROCS = 4;
 const TASKS = Number(process.env['SOAK_FLEET_TASKS'] ?? 2_500);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Report {
-  done: number;
-  failed: string[];
-  fences: number[];
-  unhandled: string[];
-}
-
-function runWorker(cfg: object): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`worker exited with ${code}: ${err}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Report);
-    });
-  });
-}
 
 describe.skipIf(redisMissing !== undefined)('fleet soak', () => {
   let server: RedisServer;
@@ -51,9 +28,9 @@ describe.skipIf(redisMissing !== undefined)('fleet soak', () => {
 
   it(`${PROCS} processes × ${TASKS} tasks, global concurrency 8, two Redis restarts: all done, nothing left behind`, async () => {
     const prefix = `soak${process.pid}`;
-    const reports = Array.from({ length: PROCS }, () => runWorker({
+    const reports = Array.from({ length: PROCS }, () => startWorker({
       url: server.url, probeUrl: counter.url, prefix, mode: 'count', tasks: TASKS, local: 8, global: { concurrency: 8 }, taskMs: 2, leaseMs: 1000,
-    }));
+    }).report);
     const count = new Redis(counter.url);
     let firstPeak = 0;
     for (let r = 0; r < 2; r++) {
