@@ -29,6 +29,13 @@ std::vector<Backend> backends() {
   return b;
 }
 
+// Files f0..f<n-1> holding "file <i>", so each op's content says which op it was.
+std::vector<std::string> numbered_files(const TempDir& dir, int n) {
+  std::vector<std::string> paths;
+  for (int i = 0; i < n; ++i) paths.push_back(dir.write("f" + std::to_string(i), "file " + std::to_string(i)));
+  return paths;
+}
+
 // Waits on the eventfd and drains until `want` ops came back or 10 s passed.
 std::vector<FileOp*> collect(Shard& shard, int notify_fd, std::size_t want) {
   std::vector<FileOp*> got;
@@ -55,8 +62,7 @@ TEST(ops_submitted_on_one_thread_complete_on_another) {
   TempDir dir;
   REQUIRE(dir.ok());
   constexpr int kFiles = 300;
-  std::vector<std::string> paths;
-  for (int i = 0; i < kFiles; ++i) paths.push_back(dir.write("f" + std::to_string(i), "file " + std::to_string(i)));
+  const std::vector<std::string> paths = numbered_files(dir, kFiles);
   for (Backend backend : backends()) {
     const int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     Shard shard(1024);
@@ -100,8 +106,7 @@ TEST(ops_sharing_a_countdown_wake_the_consumer_once_after_the_last_is_out) {
   TempDir dir;
   REQUIRE(dir.ok());
   constexpr int kFiles = 200;
-  std::vector<std::string> paths;
-  for (int i = 0; i < kFiles; ++i) paths.push_back(dir.write("f" + std::to_string(i), "file " + std::to_string(i)));
+  const std::vector<std::string> paths = numbered_files(dir, kFiles);
   for (Backend backend : backends()) {
     const int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     Shard shard(1024);
