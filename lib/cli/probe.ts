@@ -84,7 +84,7 @@ export async function collectProbe(): Promise<ProbeReport> {
   }
   const p = loaded.addon.probe();
   const ioUring = { usable: p.io_uring, reason: p.reason, opcodes: p.opcodes, seccompMode: p.seccompMode };
-  // Open what `auto` opens (one shard, pinned) so the answer is what users get, not a guess.
+  // Open an engine as `auto` does, so the answer is what users get, not a guess.
   let backend: ProbeReport['backend'];
   let pinning: ProbeReport['pinning'];
   try {
