@@ -10,6 +10,8 @@ import type { EngineBackend, FileStat } from './types.js';
 
 // Paths offered per crossing until the addon says how many it takes (one arena's worth).
 const kChunk = 256;
+// Fewer paths than this are not worth a crossing of their own while more are waiting.
+const kMinChunk = 16;
 const kECANCELED = -125;
 const kIfmt = 0o170000;
 const kIfreg = 0o100000;
@@ -27,7 +29,14 @@ interface Pending {
 class NativeReadJob extends ReadJob implements Pending {
   submit(engine: NativeEngine, backend: NativeBackend): boolean {
     while (!this.done && this.next < this.paths.length) {
-      const count = Math.min(backend.batch, this.paths.length - this.next);
+      // Offer no more than the shards have room for: paths joined only to be refused
+      // would cost as much as reading them.
+      const left = this.paths.length - this.next;
+      const room = engine.room();
+      const count = Math.min(backend.batch, left, room);
+      // When room is what limits the batch, a sliver waits for more: the shards hold ops,
+      // so a delivery pumps again soon.
+      if (count === 0 || (count === room && count < left && count < backend.batch && count < kMinChunk)) return false;
       // One string per batch: the addon converts it in one pass instead of one per path.
       const joined = count === 1 ? this.paths[this.next]! : this.paths.slice(this.next, this.next + count).join('\0');
       const token = backend.register(this, this.next);

@@ -52,7 +52,8 @@ export type OnStat = (token: number, result: number, syscall: number, size: numb
 export interface NativeEngine {
   /**
    * Submits a prefix of `count` paths joined by NUL as one batch: at most one arena's
-   * worth, less when the shards fill up; returns how many were taken (0 when full).
+   * worth, and only what the shards have room for; returns how many were taken (0 when
+   * they are full, or would take only a sliver of a longer list).
    */
   readFiles(paths: string, count: number, token: number): number;
   writeFile(path: string, data: Uint8Array, token: number): boolean;
@@ -61,6 +62,8 @@ export interface NativeEngine {
   close(): void;
   info(): { backend: 'io_uring' | 'threads'; shards: NativeShardInfo[] };
   outstanding(): number;
+  /** Ops the shards would take now, between them; 0 once closed. */
+  room(): number;
 }
 
 export interface Addon {

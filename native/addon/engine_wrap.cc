@@ -161,6 +161,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                          InstanceMethod<&EngineWrap::close>("close"),
                          InstanceMethod<&EngineWrap::info>("info"),
                          InstanceMethod<&EngineWrap::outstanding>("outstanding"),
+                         InstanceMethod<&EngineWrap::room>("room"),
                      });
 }
 
@@ -190,6 +191,11 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info)
   const Napi::Value pin = options.Get("pin");
   if (!pin.IsUndefined() && !pin.IsBoolean()) throw Napi::TypeError::New(env, "pin must be a boolean");
   eo.pin = pin.IsBoolean() && pin.As<Napi::Boolean>().Value();
+  // Each op to the shard with the most room: a shard the OS scheduler shortchanges takes
+  // less of the next batch instead of holding the whole engine back, and a batch sized by
+  // room() is always taken whole. Nothing here depends on a path's shard: ops on one
+  // path run concurrently on one ring just as on two.
+  eo.routing = Routing::kLeastLoaded;
 
   const int r = Engine::open(eo, &engine_);
   if (r < 0) throw errno_error(env, r, eo.backend == Backend::kIoUring ? "io_uring_setup" : "pthread_create");
@@ -357,13 +363,32 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
   const double token = token_arg(info[2]);
   if (count == 0) throw Napi::RangeError::New(env, "count must be at least 1");
   const std::size_t length = read_utf8(env, info[0], &path_scratch_, "paths");
-  const char* joined = path_scratch_.data();
-  if (static_cast<std::size_t>(std::count(joined, joined + length, '\0')) != count - 1) {
-    throw Napi::RangeError::New(env, "paths must hold count paths separated by NUL");
+  const char* at = path_scratch_.data();
+  const char* const end = at + length;
+  views_scratch_.clear();
+  try {
+    // A NUL-joined string of `length` bytes holds at most length + 1 paths.
+    views_scratch_.reserve(count < length + 1 ? count : length + 1);
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "out of memory");
   }
+  for (;;) {
+    const auto* nul = static_cast<const char*>(std::memchr(at, '\0', static_cast<std::size_t>(end - at)));
+    const char* stop = nul != nullptr ? nul : end;
+    if (views_scratch_.size() == count) throw Napi::RangeError::New(env, "paths must hold count paths separated by NUL");
+    views_scratch_.emplace_back(at, static_cast<std::size_t>(stop - at));
+    if (nul == nullptr) break;
+    at = nul + 1;
+  }
+  if (views_scratch_.size() != count) throw Napi::RangeError::New(env, "paths must hold count paths separated by NUL");
+
+  // Only what the shards have room for, so no op is built just to be refused. A sliver
+  // waits for more room instead (a full shard has ops out, whose delivery pumps again).
+  const uint32_t limit = count < batch_limit() ? count : batch_limit();
+  const auto n = static_cast<uint32_t>(engine_->fitting(views_scratch_.data(), limit));
+  if (n == 0 || (n < kMinBatch && n < count)) return Napi::Number::New(env, 0);
 
   const std::size_t slot_size = slot_ != 0 ? slot_ : kDefaultSlot;
-  const uint32_t n = count < batch_limit() ? count : batch_limit();
   const uint32_t slot = take_batch(token, OpKind::kReadFile);
   Batch& batch = *batches_[slot];
   batch.slot = slot_size;
@@ -374,13 +399,9 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
     free_batch(slot);
     throw Napi::Error::New(env, "out of memory");
   }
-  const char* at = joined;
-  const char* end = joined + length;
   try {
     batch.ops.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
-      const auto* nul = static_cast<const char*>(std::memchr(at, '\0', static_cast<std::size_t>(end - at)));
-      const char* stop = nul != nullptr ? nul : end;
       FileOp* op = take_op();
       batch.ops.push_back(op);
       op->kind = OpKind::kReadFile;
@@ -389,8 +410,7 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
       op->dest_size = slot_size;
       op->id = (static_cast<uint64_t>(slot) << 32) | i;
       op->countdown = &batch.countdown;
-      op->path.assign(at, static_cast<std::size_t>(stop - at));
-      at = stop + 1;
+      op->path.assign(views_scratch_[i]);
     }
   } catch (const std::bad_alloc&) {
     free_batch(slot);
@@ -534,6 +554,11 @@ Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::outstanding(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), engine_ ? static_cast<double>(engine_->outstanding()) : 0);
+}
+
+// room() -> ops the shards would take now (0 once closed); JS sizes its next batch by it.
+Napi::Value EngineWrap::room(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), engine_ && !closed_ ? static_cast<double>(engine_->room()) : 0);
 }
 
 void EngineWrap::on_poll(uv_poll_t* handle, int status, int) {

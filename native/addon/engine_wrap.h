@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "arena_pool.h"
@@ -48,6 +49,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value outstanding(const Napi::CallbackInfo& info);
+  Napi::Value room(const Napi::CallbackInfo& info);
 
   void check_open(Napi::Env env) const;
   // Files the next read batch may hold: as many slots as fill one arena, within bounds.
@@ -101,10 +103,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   // Arena slot size for the next reads: the largest file of the last batch, so files
   // like it land in their slot with one read.
   std::size_t slot_ = 0;
-  std::vector<FileOp*> submit_scratch_;
   std::vector<FileOp*> drain_scratch_;
   std::vector<char> path_scratch_;
-  std::vector<uint32_t> finished_scratch_;
+  std::vector<std::string_view> views_scratch_;  // read_files: the batch's paths
 };
 
 }  // namespace ringleader::addon

@@ -63,7 +63,7 @@ Engine::~Engine() {
   if (notify_fd_ >= 0) ::close(notify_fd_);
 }
 
-std::size_t Engine::route_path(const std::string& path, std::size_t shards) {
+std::size_t Engine::route_path(std::string_view path, std::size_t shards) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : path) {
     h ^= c;
@@ -80,11 +80,20 @@ int Engine::submit(FileOp* const* ops, std::size_t n) {
   }
   if (n > INT32_MAX) n = INT32_MAX;  // the count must fit the return value
   const std::size_t count = shards_.size();
+  const bool balance = routing_ == Routing::kLeastLoaded;
+  if (balance) {
+    room_scratch_.resize(count);
+    for (std::size_t s = 0; s < count; ++s) room_scratch_[s] = shards_[s]->room();
+  }
   std::size_t accepted = 0;
   for (; accepted < n; ++accepted) {
     FileOp* op = ops[accepted];
     std::size_t s;
-    if (routing_ == Routing::kPathHash && op->kind != OpKind::kNop) {
+    if (balance) {
+      s = roomiest();
+      if (room_scratch_[s] == 0) break;  // every shard is full
+      --room_scratch_[s];
+    } else if (routing_ == Routing::kPathHash && op->kind != OpKind::kNop) {
       s = route_path(op->path, count);
     } else {
       s = next_shard_;
@@ -129,6 +138,48 @@ int Engine::wait(int timeout_ms) {
 void Engine::close() {
   closed_ = true;
   for (auto& shard : shards_) shard->stop();
+}
+
+std::size_t Engine::room() const {
+  if (closed_) return 0;
+  std::size_t total = 0;
+  for (const auto& shard : shards_) total += shard->room();
+  return total;
+}
+
+std::size_t Engine::roomiest() {
+  const std::size_t count = shards_.size();
+  std::size_t best = next_shard_;
+  for (std::size_t k = 1; k < count; ++k) {
+    const std::size_t s = (next_shard_ + k) % count;
+    if (room_scratch_[s] > room_scratch_[best]) best = s;
+  }
+  next_shard_ = (best + 1) % count;
+  return best;
+}
+
+std::size_t Engine::fitting(const std::string_view* paths, std::size_t n) {
+  if (closed_ || paths == nullptr) return 0;
+  if (routing_ == Routing::kLeastLoaded) {
+    const std::size_t total = room();
+    return n < total ? n : total;
+  }
+  const std::size_t count = shards_.size();
+  room_scratch_.resize(count);
+  for (std::size_t s = 0; s < count; ++s) room_scratch_[s] = shards_[s]->room();
+  std::size_t next = next_shard_;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t s;
+    if (routing_ == Routing::kPathHash) {
+      s = route_path(paths[i], count);
+    } else {
+      s = next;
+      next = (next + 1) % count;
+    }
+    if (room_scratch_[s] == 0) return i;
+    --room_scratch_[s];
+  }
+  return n;
 }
 
 std::size_t Engine::outstanding() const {

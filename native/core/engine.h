@@ -1,19 +1,25 @@
 // The native engine: N shards behind one submit/drain interface, routed by path hash
-// (same file, same shard) or round robin. This is the surface the N-API binding wraps:
-// one call submits a batch, one call drains a batch, one eventfd says "drain now".
+// (same file, same shard), round robin, or to the least loaded shard. This is the surface
+// the N-API binding wraps: one call submits a batch, one call drains a batch, one eventfd
+// says "drain now".
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shard.h"
 
 namespace ringleader {
 
-enum class Routing : uint8_t { kPathHash, kRoundRobin };
+// kPathHash: the same path always lands on the same shard. kRoundRobin: op i of the
+// engine's life on shard i mod N. kLeastLoaded: each op on the shard with the most room
+// left, so a shard that runs ahead (or one the scheduler favours) takes more of a batch
+// and none sits idle while another still has a queue.
+enum class Routing : uint8_t { kPathHash, kRoundRobin, kLeastLoaded };
 
 struct EngineOptions {
   Backend backend = Backend::kIoUring;
@@ -55,12 +61,20 @@ class Engine {
   const ShardInfo& shard_info(std::size_t i) const { return shards_[i]->info(); }
   Backend backend() const { return backend_; }
   std::size_t outstanding() const;
+  // Ops the shards would still take between them, however they route.
+  std::size_t room() const;
+  // How many leading read ops for these paths submit() would take right now: it stops at
+  // the first op whose shard is full (under kLeastLoaded, simply the room left). Lets a
+  // caller size a batch before building it.
+  std::size_t fitting(const std::string_view* paths, std::size_t n);
 
   // Shard index for a path under kPathHash (FNV-1a), exposed for tests and the binding.
-  static std::size_t route_path(const std::string& path, std::size_t shards);
+  static std::size_t route_path(std::string_view path, std::size_t shards);
 
  private:
   Engine() = default;
+  // kLeastLoaded: the shard with the most room in room_scratch_, ties taken in turn.
+  std::size_t roomiest();
 
   Backend backend_ = Backend::kIoUring;
   Routing routing_ = Routing::kPathHash;
@@ -69,6 +83,7 @@ class Engine {
   std::size_t next_shard_ = 0;  // round robin and drain fairness
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<bool> touched_;
+  std::vector<std::size_t> room_scratch_;  // submit() and fitting(): room left per shard
 };
 
 }  // namespace ringleader

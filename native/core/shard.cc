@@ -132,6 +132,13 @@ std::size_t Shard::outstanding() const {
   return outstanding_.load(std::memory_order_relaxed);
 }
 
+std::size_t Shard::room() const {
+  // relaxed: only the submitting and draining threads change the count, and the caller
+  // acts on it as a hint (try_submit still checks).
+  const std::size_t used = outstanding_.load(std::memory_order_relaxed);
+  return used >= capacity_ ? 0 : capacity_ - used;
+}
+
 void Shard::stop() {
   if (!thread_.joinable()) return;
   // release: the shard acquires it; then reads the doorbell this write fills.

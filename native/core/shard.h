@@ -70,6 +70,9 @@ class Shard {
   const ShardInfo& info() const { return info_; }
   // Ops submitted and not yet drained.
   std::size_t outstanding() const;
+  // Ops try_submit would still take. Exact on a thread that both submits and drains;
+  // elsewhere a snapshot.
+  std::size_t room() const;
 
  private:
   void run(ShardOptions options);

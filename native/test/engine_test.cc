@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "check.h"
@@ -184,6 +185,51 @@ TEST(close_with_work_in_flight_settles_every_op) {
     engine.reset();
     CHECK_EQ(open_fds(), fds);
   }
+}
+
+TEST(least_loaded_routing_fills_every_shard_and_sizes_batches_by_room) {
+  for (Backend backend : backends()) {
+    std::unique_ptr<Engine> engine;
+    EngineOptions o;
+    o.backend = backend;
+    o.shards = 2;
+    o.capacity = 8;
+    o.routing = Routing::kLeastLoaded;
+    REQUIRE(Engine::open(o, &engine) == 0);
+    CHECK_EQ(engine->room(), 16u);
+    const std::vector<std::string_view> paths(20, "unused");
+    CHECK_EQ(engine->fitting(paths.data(), paths.size()), 16u);
+    std::vector<FileOp> ops(20);
+    std::vector<FileOp*> ptrs;
+    for (FileOp& op : ops) ptrs.push_back(&op);
+    // Both shards' room is used: a single shard could take only 8.
+    CHECK_EQ(engine->submit(ptrs.data(), ptrs.size()), 16);
+    CHECK_EQ(engine->room(), 0u);
+    CHECK_EQ(engine->fitting(paths.data(), paths.size()), 0u);
+    CHECK_EQ(drain_all(*engine, 16), 16u);
+    CHECK_EQ(engine->room(), 16u);
+    engine->close();
+    CHECK_EQ(engine->room(), 0u);
+  }
+}
+
+TEST(fitting_under_path_hash_stops_at_the_first_full_shard) {
+  std::unique_ptr<Engine> engine;
+  EngineOptions o;
+  o.backend = Backend::kThreads;
+  o.shards = 2;
+  o.capacity = 3;
+  REQUIRE(Engine::open(o, &engine) == 0);
+  std::vector<std::string> names;
+  std::vector<std::string_view> paths;
+  for (int i = 0; i < 12; ++i) names.push_back("file-" + std::to_string(i));
+  for (const std::string& n : names) paths.emplace_back(n);
+  // Expected: walk the routes, counting per shard, until one would take a fourth.
+  std::size_t per[2] = {0, 0};
+  std::size_t expected = 0;
+  while (expected < paths.size() && per[Engine::route_path(paths[expected], 2)] < 3) ++per[Engine::route_path(paths[expected++], 2)];
+  CHECK_EQ(engine->fitting(paths.data(), paths.size()), expected);
+  CHECK(expected >= 3 && expected <= 6);
 }
 
 int main() { return ringleader::test::run_all(); }

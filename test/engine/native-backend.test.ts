@@ -11,12 +11,16 @@ const refusal = new Error('out of memory');
  * An addon whose readFiles calls answer from `script` in turn: take the batch, report the
  * shards full, or throw. Writes and stats always throw.
  */
-function scriptedAddon(script: ('take' | 'full' | 'throw')[]): { addon: Addon; deliver: () => void } {
+function scriptedAddon(script: ('take' | 'full' | 'throw')[], capacity = 1024, nextBatch = 2): { addon: Addon; deliver: () => void; offers: number[] } {
   let onRead: OnRead | undefined;
   const out: { token: number; count: number }[] = [];
   let calls = 0;
+  const offers: number[] = [];
+  const held = (): number => out.reduce((n, b) => n + b.count, 0);
   const engine: NativeEngine = {
     readFiles(_paths, count, token) {
+      offers.push(count);
+      if (count > capacity - held()) throw new RangeError('offered more than room()');
       const step = script[calls++] ?? 'take';
       if (step === 'throw') throw refusal;
       if (step === 'full') return 0;
@@ -32,6 +36,7 @@ function scriptedAddon(script: ('take' | 'full' | 'throw')[]): { addon: Addon; d
     close() {},
     info: () => ({ backend: 'threads', shards: [] }),
     outstanding: () => out.length,
+    room: () => capacity - held(),
   };
   const addon = {
     Engine: function FakeEngine(_options: unknown, read: OnRead) {
@@ -46,10 +51,10 @@ function scriptedAddon(script: ('take' | 'full' | 'throw')[]): { addon: Addon; d
       const arena = new ArrayBuffer(data + count);
       new Int32Array(arena, 0, count).fill(1);
       new Uint8Array(arena, data, count).fill(0x78);
-      onRead!(token, count, arena, undefined, data, 1, 2);
+      onRead!(token, count, arena, undefined, data, 1, nextBatch);
     }
   };
-  return { addon, deliver };
+  return { addon, deliver, offers };
 }
 
 describe('native backend bookkeeping', () => {
@@ -90,5 +95,18 @@ describe('native backend bookkeeping', () => {
     deliver();
     deliver();
     expect((await read).map((b) => b.toString())).toEqual(['x', 'x', 'x', 'x', 'x']);
+  });
+
+  it('offers the addon no more paths than the shards have room for, and all of them arrive', async () => {
+    const { addon, deliver, offers } = scriptedAddon([], 24, 256);
+    const backend = new NativeBackend(addon, options);
+    const many = Array.from({ length: 60 }, (_, i) => `/m${i}`);
+    const pending = backend.readFiles(many, false);
+    expect(offers).toEqual([24]);
+    deliver();
+    deliver();
+    deliver();
+    expect(offers).toEqual([24, 24, 12]);
+    expect((await pending).length).toBe(60);
   });
 });
