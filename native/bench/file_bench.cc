@@ -180,6 +180,7 @@ Figure engine_rate(Backend backend, unsigned shards, bool direct, const std::vec
   o.batch = kBatch;
   o.capacity = 16384;
   o.direct_descriptors = direct;
+  o.routing = Routing::kLeastLoaded;  // as the addon routes
   if (Engine::open(o, &engine) < 0) return {};
   std::vector<FileOp> ops(paths.size());
   std::vector<uint8_t> arena(paths.size() * kSlot);
