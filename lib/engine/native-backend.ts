@@ -33,10 +33,10 @@ class NativeReadJob extends ReadJob implements Pending {
       // would cost as much as reading them.
       const left = this.paths.length - this.next;
       const room = engine.room();
-      const count = Math.min(backend.batch, left, room);
       // When room is what limits the batch, a sliver waits for more: the shards hold ops,
       // so a delivery pumps again soon.
-      if (count === 0 || (count === room && count < left && count < backend.batch && count < kMinChunk)) return false;
+      if (room < Math.min(kMinChunk, left, backend.batch)) return false;
+      const count = Math.min(backend.batch, left, room);
       // One string per batch: the addon converts it in one pass instead of one per path.
       const joined = count === 1 ? this.paths[this.next]! : this.paths.slice(this.next, this.next + count).join('\0');
       const token = backend.register(this, this.next);

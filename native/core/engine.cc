@@ -81,10 +81,7 @@ int Engine::submit(FileOp* const* ops, std::size_t n) {
   if (n > INT32_MAX) n = INT32_MAX;  // the count must fit the return value
   const std::size_t count = shards_.size();
   const bool balance = routing_ == Routing::kLeastLoaded;
-  if (balance) {
-    room_scratch_.resize(count);
-    for (std::size_t s = 0; s < count; ++s) room_scratch_[s] = shards_[s]->room();
-  }
+  if (balance) snapshot_room();
   std::size_t accepted = 0;
   for (; accepted < n; ++accepted) {
     FileOp* op = ops[accepted];
@@ -147,6 +144,11 @@ std::size_t Engine::room() const {
   return total;
 }
 
+void Engine::snapshot_room() {
+  room_scratch_.resize(shards_.size());
+  for (std::size_t s = 0; s < shards_.size(); ++s) room_scratch_[s] = shards_[s]->room();
+}
+
 std::size_t Engine::roomiest() {
   const std::size_t count = shards_.size();
   std::size_t best = next_shard_;
@@ -165,8 +167,7 @@ std::size_t Engine::fitting(const std::string_view* paths, std::size_t n) {
     return n < total ? n : total;
   }
   const std::size_t count = shards_.size();
-  room_scratch_.resize(count);
-  for (std::size_t s = 0; s < count; ++s) room_scratch_[s] = shards_[s]->room();
+  snapshot_room();
   std::size_t next = next_shard_;
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t s;

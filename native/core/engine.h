@@ -73,6 +73,8 @@ class Engine {
 
  private:
   Engine() = default;
+  // Fills room_scratch_ with each shard's room now.
+  void snapshot_room();
   // kLeastLoaded: the shard with the most room in room_scratch_, ties taken in turn.
   std::size_t roomiest();
 
@@ -80,7 +82,7 @@ class Engine {
   Routing routing_ = Routing::kPathHash;
   int notify_fd_ = -1;
   bool closed_ = false;
-  std::size_t next_shard_ = 0;  // round robin and drain fairness
+  std::size_t next_shard_ = 0;  // round robin, least-loaded ties, drain fairness
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<bool> touched_;
   std::vector<std::size_t> room_scratch_;  // submit() and fitting(): room left per shard
