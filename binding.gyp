@@ -9,12 +9,14 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "native/core/blocking_ops.cc",
             "native/core/engine.cc",
             "native/core/errors.cc",
             "native/core/file_ops.cc",
             "native/core/probe.cc",
             "native/core/ring.cc",
             "native/core/shard.cc",
+            "native/core/uring_ops.cc",
             "native/addon/addon.cc",
             "native/addon/engine_wrap.cc"
           ],

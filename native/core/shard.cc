@@ -12,6 +12,8 @@
 #include <chrono>
 #include <future>
 
+#include "blocking_ops.h"
+
 namespace ringleader {
 namespace {
 

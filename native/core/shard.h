@@ -11,7 +11,9 @@
 
 #include "file_ops.h"
 #include "mpsc_queue.h"
+#include "ring.h"
 #include "spsc_queue.h"
+#include "uring_ops.h"
 
 namespace ringleader {
 

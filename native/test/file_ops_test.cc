@@ -16,9 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "blocking_ops.h"
 #include "check.h"
 #include "probe.h"
+#include "ring.h"
 #include "temp_dir.h"
+#include "uring_ops.h"
 
 using namespace ringleader;
 using ringleader::test::pattern;
