@@ -30,6 +30,8 @@ interface Window {
   // Only when burst < limit: spreads a window's allowance instead of allowing it all at once.
   bucket: TokenBucket | undefined;
   tokens: boolean;
+  /** The burst as given; without one it follows the limit. */
+  burst: number | undefined;
 }
 
 /** What one call took; `adjust` corrects its token count once the real usage is known. */
@@ -40,12 +42,14 @@ export interface RateCharge {
 export class RateLimiter {
   private readonly windows: Window[];
   private readonly queue: WaitQueue<number>;
+  private readonly now: () => number;
 
   constructor(rate: RateOptions | readonly RateOptions[], options: RateLimiterOptions = {}) {
     checkObject('options', options);
     const list = Array.isArray(rate) ? rate : [rate];
     if (list.length === 0) throw new RangeError('rate: give at least one window');
-    const now = checkFunction('now', options.now);
+    const now = checkFunction('now', options.now) ?? monotonicNow;
+    this.now = now;
     const maxWaiting = checkNumber('maxWaiting', options.maxWaiting ?? 100_000, 0, { integer: true, infinity: true });
     this.windows = list.map((window: unknown, i) => toWindow(window, `rate[${i}]`, now));
     this.queue = new WaitQueue<number>(
@@ -96,6 +100,42 @@ export class RateLimiter {
   timeUntil(tokens = 0): number {
     this.checkTokens(tokens);
     return this.waitFor(tokens);
+  }
+
+  /**
+   * Changes window `index`'s limit (and its burst, when given) from now on, e.g. to what a
+   * provider's rate-limit headers say. Charges already in the window still count: a lower
+   * limit holds new takes back until enough of them expire; a higher one may wake waiters.
+   */
+  setLimit(index: number, limit: number, burst?: number): void {
+    checkNumber('index', index, 0, { integer: true });
+    const w = this.windows[index];
+    if (w === undefined) throw new RangeError(`index must be < ${this.windows.length} (the number of windows), got ${index}`);
+    checkNumber('limit', limit, 0, { exclusive: true });
+    if (burst !== undefined) checkNumber('burst', burst, 1);
+    w.burst = burst ?? w.burst;
+    w.log.limit = limit;
+    const capacity = w.burst ?? limit;
+    const old = w.bucket;
+    w.bucket = capacity < limit ? bucketFor(limit, w.log.interval, capacity, this.now) : undefined;
+    // What the old bucket had spent stays spent; a window that had none starts full.
+    if (old !== undefined && w.bucket !== undefined) w.bucket.debit(capacity - Math.min(old.tokens, capacity));
+    this.queue.drain();
+  }
+
+  /** The most tokens one take may charge now: the smallest token window's capacity (Infinity without one). */
+  tokenCapacity(): number {
+    let most = Infinity;
+    for (const w of this.windows) if (w.tokens) most = Math.min(most, w.bucket?.burst ?? w.log.limit);
+    return most;
+  }
+
+  /** The windows in force now, as options. */
+  describeWindows(): RateOptions[] {
+    return this.windows.map((w) => ({
+      limit: w.log.limit, interval: w.log.interval, ...(w.burst === undefined ? {} : { burst: w.burst }),
+      cost: w.tokens ? 'tokens' : 'requests',
+    }));
   }
 
   /** Pauses every window (a 429 with Retry-After); extends, never shortens. */
@@ -178,7 +218,7 @@ export class RateLimiter {
   }
 }
 
-function toWindow(window: unknown, name: string, now: (() => number) | undefined): Window {
+function toWindow(window: unknown, name: string, now: () => number): Window {
   if (typeof window !== 'object' || window === null) throw new TypeError(`${name} must be an object, got ${describe(window)}`);
   const { limit, interval, burst, cost } = window as RateOptions;
   checkNumber(`${name}.limit`, limit, 0, { exclusive: true });
@@ -187,7 +227,10 @@ function toWindow(window: unknown, name: string, now: (() => number) | undefined
   if (cost !== undefined && cost !== 'requests' && cost !== 'tokens') {
     throw new TypeError(`${name}.cost must be 'requests' or 'tokens', got ${describe(cost)}`);
   }
-  const clock = now ?? monotonicNow;
-  const bucket = capacity < limit ? new TokenBucket({ rate: (limit / interval) * 1000, burst: capacity, now: clock }) : undefined;
-  return { log: new SlidingWindow(limit, interval, clock), bucket, tokens: cost === 'tokens' };
+  const bucket = capacity < limit ? bucketFor(limit, interval, capacity, now) : undefined;
+  return { log: new SlidingWindow(limit, interval, now), bucket, tokens: cost === 'tokens', burst };
+}
+
+function bucketFor(limit: number, interval: number, burst: number, now: () => number): TokenBucket {
+  return new TokenBucket({ rate: (limit / interval) * 1000, burst, now });
 }

@@ -14,7 +14,7 @@ export class SlidingWindow {
   private used = 0;
   private pausedUntil = -Infinity;
 
-  constructor(readonly limit: number, readonly interval: number, private readonly now: () => number) {}
+  constructor(public limit: number, readonly interval: number, private readonly now: () => number) {}
 
   /** Units charged within the last `interval` ms (may exceed `limit` after corrections). */
   inUse(): number {

@@ -1,0 +1,47 @@
+// Rate windows every attempt must fit (requests and tokens per interval, together): the
+// task about to start is charged here, or told how long until it fits. The windows can
+// be changed while the scheduler runs, for limits learned from a provider's answers.
+
+import type { RateCharge, RateLimiter, RateOptions } from '../../resilience/rate-limiter.js';
+import type { Node } from '../task.js';
+import type { Context } from '../task-context.js';
+import type { Stage } from './stage.js';
+
+export class RateStage implements Stage {
+  // Taken by `wait` for the task that starts right after it; never outlives that start.
+  private pending: RateCharge | undefined = undefined;
+  // A task queued with more tokens than a window lowered since can hold: it is charged
+  // the window's whole capacity instead (ctx.reportTokens still books what it really used).
+  private ceiling: number;
+
+  constructor(private readonly limiter: RateLimiter) {
+    this.ceiling = this.limiter.tokenCapacity();
+  }
+
+  /** Refuses, at submission, a charge larger than a window could ever hold. */
+  check(tokens: number): void {
+    this.limiter.timeUntil(tokens);
+  }
+
+  wait(node: Node): number {
+    const tokens = Math.min(node.x!.tokens, this.ceiling);
+    this.pending = this.limiter.tryAcquire(tokens);
+    return this.pending !== undefined ? 0 : Math.max(1, this.limiter.timeUntil(tokens));
+  }
+
+  onStart(_node: Node, ctx: Context): void {
+    ctx.charge = this.pending;
+    this.pending = undefined;
+  }
+
+  /** Replaces window `index`'s limit (and burst, when given) from now on; see RateLimiter.setLimit. */
+  setLimit(index: number, limit: number, burst?: number): void {
+    this.limiter.setLimit(index, limit, burst);
+    this.ceiling = this.limiter.tokenCapacity();
+  }
+
+  /** The windows in force now. */
+  windows(): RateOptions[] {
+    return this.limiter.describeWindows();
+  }
+}

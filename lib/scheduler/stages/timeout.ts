@@ -1,0 +1,52 @@
+// Per-attempt timeouts: armed as an attempt starts, cleared as it settles. A timeout the
+// task may still retry only aborts the attempt; the last one rejects the task at once.
+
+import { TimeoutError } from '../../errors.js';
+import type { Node, Settlement } from '../task.js';
+import type { Context } from '../task-context.js';
+import type { Stage } from './stage.js';
+
+export interface TimeoutHost {
+  /** Why the global store cannot be reached, when that is what the attempt waits on. */
+  storeDown(ctx: Context): Error | undefined;
+  /** Counts a timed-out attempt. */
+  timedOut(): void;
+  /** Rejects a running task now; its function's outcome is ignored when it comes. */
+  failRunning(node: Node, err: unknown): void;
+}
+
+export class TimeoutStage implements Stage {
+  constructor(private readonly host: TimeoutHost) {}
+
+  onStart(node: Node): void {
+    const x = node.x!;
+    if (x.timeout !== Infinity) x.timer = setTimeout(() => this.fire(node), x.timeout);
+  }
+
+  onSettle(node: Node, ctx: Context, outcome: Settlement): void {
+    const x = node.x!;
+    if (x.timer !== undefined) clearTimeout(x.timer);
+    x.timer = undefined;
+    if (x.attemptTimedOut) {
+      outcome.ok = false;
+      outcome.value = ctx.reason;
+      x.attemptTimedOut = false;
+    }
+  }
+
+  private fire(node: Node): void {
+    const x = node.x!;
+    x.timer = undefined;
+    if (x.settled) return;
+    // Still waiting at the gate because the store is down: say so, not just "timed out".
+    const err = this.host.storeDown(x.ctx!) ?? new TimeoutError(`attempt ${x.attempt} timed out after ${x.timeout} ms`);
+    this.host.timedOut();
+    if (x.retry !== undefined && x.attempt <= x.retry.retries) {
+      // The attempt may be retried: its outcome is decided when its function returns.
+      x.attemptTimedOut = true;
+      x.ctx!.abort(err);
+      return;
+    }
+    this.host.failRunning(node, err);
+  }
+}
