@@ -9,10 +9,12 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "native/core/batch_table.cc",
             "native/core/blocking_ops.cc",
             "native/core/engine.cc",
             "native/core/errors.cc",
             "native/core/file_ops.cc",
+            "native/core/op_pool.cc",
             "native/core/probe.cc",
             "native/core/ring.cc",
             "native/core/shard.cc",

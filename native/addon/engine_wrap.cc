@@ -1,13 +1,13 @@
-// Engine binding. A readFiles call turns one NUL-joined string of paths into pooled
-// FileOps and submits them with one Engine::submit. Each op reads straight into its slot
-// of one arena per batch; when the batch's last op drains, the arena goes to JS as a
-// single external ArrayBuffer (one finalizer per batch, not per file, and no copy). A file
-// larger than its slot comes back in its op's own buffer, adopted as its own Buffer.
+// Engine binding: convert, submit, deliver. A readFiles call turns one NUL-joined string
+// of paths into a BatchTable chunk of pooled FileOps, each reading straight into its slot
+// of one arena, and submits them with one Engine::submit. When the chunk is finished the
+// arena goes to JS as a single external ArrayBuffer (one finalizer per chunk, not per
+// file, and no copy); a file larger than its slot comes back in its op's own buffer,
+// adopted as its own Buffer.
 #include "engine_wrap.h"
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -21,23 +21,6 @@
 namespace ringleader::addon {
 namespace {
 
-// Ops kept for reuse; more than a few batches' worth would only hold memory.
-constexpr std::size_t kMaxPooledOps = 4096;
-// Read buffers kept in pooled ops, in bytes: reuse spares a malloc, page faults and a
-// shrink per file, but an idle engine should not sit on more than this.
-constexpr std::size_t kMaxPooledBytes = 32u << 20;
-// Ops keep buffers up to this size for reuse (the EOF probe needs 4 KiB of its own).
-constexpr std::size_t kMaxKeptBuffer = 128 * 1024;
-// Slot size while nothing has been read yet, and the largest slot: bigger files take
-// their own buffer rather than making every slot of a batch that big.
-constexpr std::size_t kDefaultSlot = 16 * 1024;
-constexpr std::size_t kMaxSlot = 128 * 1024;
-// Files per batch: as many as fill kArenaBytes, within [kMinBatch, kMaxBatch]. Smaller
-// batches come back sooner (JS cuts views while the shards read the next); larger ones
-// amortize the crossing.
-constexpr std::size_t kArenaBytes = 4u << 20;
-constexpr std::size_t kMinBatch = 16;
-constexpr std::size_t kMaxBatch = 256;
 constexpr std::size_t kDrainChunk = 512;
 constexpr std::size_t kPathScratch = 16 * 1024;
 constexpr unsigned kMaxShards = 256;
@@ -48,24 +31,6 @@ constexpr unsigned kMaxCapacity = 1u << 20;
 enum SyscallCode : uint8_t { kSysNone, kSysOpen, kSysRead, kSysWrite, kSysClose, kSysStat, kSysFstat };
 // Marks an arena entry whose bytes travel as an adopted Buffer instead.
 constexpr uint8_t kAdopted = 255;
-
-// Where the parts of a read arena for n files with the given slot size sit.
-struct ArenaLayout {
-  std::size_t data;
-  std::size_t total;
-};
-
-ArenaLayout arena_layout(std::size_t n, std::size_t slot) {
-  const std::size_t data = (5 * n + 63) & ~std::size_t{63};
-  return {data, data + n * slot};
-}
-
-// A slot that holds `size` bytes: rounded up to 64 so views start on cache lines, and
-// capped so one large file does not make a whole batch's slots large.
-std::size_t slot_for(std::size_t size) {
-  const std::size_t slot = (size + 63) & ~std::size_t{63};
-  return slot < kMaxSlot ? slot : kMaxSlot;
-}
 
 uint8_t syscall_code(const char* name) {
   if (name == nullptr) return kSysNone;
@@ -150,6 +115,30 @@ void assign_path(napi_env env, napi_value value, std::string* out, std::vector<c
   out->assign(scratch->data(), length);
 }
 
+struct ArenaRelease {
+  std::shared_ptr<ArenaPool> pool;
+  std::size_t size;
+};
+
+// An ArrayBuffer over an arena of `size` bytes, `length` of them visible, whose
+// collection (its finalizer runs on this JS thread) gives the arena back to the pool.
+Napi::ArrayBuffer arena_to_js(Napi::Env env, const std::shared_ptr<ArenaPool>& pool, uint8_t* data, std::size_t size,
+                              std::size_t length) {
+  auto* hint = new ArenaRelease{pool, size};
+  try {
+    return Napi::ArrayBuffer::New(
+        env, data, length,
+        [](Napi::Env, void* p, ArenaRelease* r) {
+          r->pool->give(static_cast<uint8_t*>(p), r->size);
+          delete r;
+        },
+        hint);
+  } catch (...) {
+    delete hint;
+    throw;
+  }
+}
+
 }  // namespace
 
 Napi::Function EngineWrap::define(Napi::Env env) {
@@ -167,7 +156,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
 
 // new Engine({ backend, shards, pin, queueDepth, capacity }, onRead, onWrite, onStat)
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()), arenas_(std::make_shared<ArenaPool>()) {
+    : Napi::ObjectWrap<EngineWrap>(info), env_(info.Env()), arenas_(std::make_shared<ArenaPool>()), batches_(arenas_) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction() ||
       !info[3].IsFunction()) {
@@ -260,95 +249,12 @@ void EngineWrap::shutdown() {
     }
   }
   close_poll();
-  for (auto& batch : batches_) {
-    for (FileOp* op : batch->ops) delete op;
-    batch->ops.clear();
-    arenas_->give(batch->arena, batch->arena_bytes);
-    batch->arena = nullptr;
-  }
   batches_.clear();
-  free_batches_.clear();
-  settling_.clear();
-  live_batches_ = 0;
-  for (FileOp* op : free_ops_) delete op;
-  free_ops_.clear();
-  pooled_bytes_ = 0;
-  arenas_->clear();
   engine_.reset();
 }
 
 void EngineWrap::check_open(Napi::Env env) const {
   if (closed_ || !engine_) throw closed_error(env);
-}
-
-FileOp* EngineWrap::take_op() {
-  if (free_ops_.empty()) return new FileOp();
-  FileOp* op = free_ops_.back();
-  free_ops_.pop_back();
-  pooled_bytes_ -= op->data.capacity();
-  return op;
-}
-
-void EngineWrap::recycle(FileOp* op) {
-  if (free_ops_.size() >= kMaxPooledOps) {
-    delete op;
-    return;
-  }
-  if (op->kind == OpKind::kReadFile && op->data.capacity() <= kMaxKeptBuffer &&
-      pooled_bytes_ + op->data.capacity() <= kMaxPooledBytes) {
-    pooled_bytes_ += op->data.capacity();
-    op->data.set_size(0);
-  } else {
-    op->data = Bytes();
-  }
-  op->write_data = nullptr;
-  op->write_size = 0;
-  op->size_hint = 0;
-  op->dest = nullptr;
-  op->dest_size = 0;
-  op->in_dest = false;
-  op->result = 0;
-  op->syscall = nullptr;
-  op->countdown = nullptr;
-  free_ops_.push_back(op);
-}
-
-uint32_t EngineWrap::take_batch(double token, OpKind kind) {
-  uint32_t slot;
-  if (free_batches_.empty()) {
-    slot = static_cast<uint32_t>(batches_.size());
-    batches_.push_back(std::make_unique<Batch>());
-  } else {
-    slot = free_batches_.back();
-    free_batches_.pop_back();
-  }
-  Batch& b = *batches_[slot];
-  b.token = token;
-  b.kind = kind;
-  b.done = 0;
-  // relaxed: no shard holds this batch's counter (it read zero before the batch was freed).
-  b.countdown.store(0, std::memory_order_relaxed);
-  b.ops.clear();
-  b.write_copy.reset();
-  b.arena = nullptr;
-  b.arena_bytes = 0;
-  b.slot = 0;
-  ++live_batches_;
-  return slot;
-}
-
-void EngineWrap::free_batch(uint32_t slot) {
-  Batch& b = *batches_[slot];
-  for (FileOp* op : b.ops) recycle(op);
-  b.ops.clear();
-  b.write_copy.reset();
-  // Still here when it never reached JS (refused submit, shutdown): no op points into it
-  // any more, since every op of the batch has drained.
-  arenas_->give(b.arena, b.arena_bytes);
-  b.arena = nullptr;
-  b.arena_bytes = 0;
-  free_batches_.push_back(slot);
-  --live_batches_;
 }
 
 // readFiles(paths: string, count, token) -> ops accepted. `paths` holds count paths
@@ -384,62 +290,18 @@ Napi::Value EngineWrap::read_files(const Napi::CallbackInfo& info) {
 
   // Only what the shards have room for, so no op is built just to be refused. A sliver
   // waits for more room instead (a full shard has ops out, whose delivery pumps again).
-  const uint32_t limit = count < batch_limit() ? count : batch_limit();
+  const uint32_t limit = count < batches_.batch_limit() ? count : batches_.batch_limit();
   const auto n = static_cast<uint32_t>(engine_->fitting(views_scratch_.data(), limit));
-  if (n == 0 || (n < kMinBatch && n < count)) return Napi::Number::New(env, 0);
+  if (n == 0 || (n < BatchTable::kMinBatch && n < count)) return Napi::Number::New(env, 0);
 
-  const std::size_t slot_size = slot_ != 0 ? slot_ : kDefaultSlot;
-  const uint32_t slot = take_batch(token, OpKind::kReadFile);
-  Batch& batch = *batches_[slot];
-  batch.slot = slot_size;
-  const ArenaLayout layout = arena_layout(n, slot_size);
-  batch.arena = arenas_->take(layout.total, &batch.arena_bytes);
-  batch.data = layout.data;
-  if (batch.arena == nullptr) {
-    free_batch(slot);
-    throw Napi::Error::New(env, "out of memory");
-  }
-  try {
-    batch.ops.reserve(n);
-    for (uint32_t i = 0; i < n; ++i) {
-      FileOp* op = take_op();
-      batch.ops.push_back(op);
-      op->kind = OpKind::kReadFile;
-      op->keep_buffer = true;
-      op->dest = batch.arena + layout.data + i * slot_size;
-      op->dest_size = slot_size;
-      op->id = (static_cast<uint64_t>(slot) << 32) | i;
-      op->countdown = &batch.countdown;
-      op->path.assign(views_scratch_[i]);
-    }
-  } catch (const std::bad_alloc&) {
-    free_batch(slot);
-    throw Napi::Error::New(env, "out of memory");
-  }
-  // relaxed: the submit's queue push (release) carries it to the shards.
-  batch.countdown.store(n, std::memory_order_relaxed);
+  const uint32_t slot = batches_.take_reads(token, views_scratch_.data(), n);
+  if (slot == BatchTable::kNoBatch) throw Napi::Error::New(env, "out of memory");
+  Batch& batch = batches_.at(slot);
   const int accepted = engine_->submit(batch.ops.data(), batch.ops.size());
   const std::size_t taken = accepted > 0 ? static_cast<std::size_t>(accepted) : 0;
-  for (std::size_t i = taken; i < batch.ops.size(); ++i) recycle(batch.ops[i]);
-  batch.ops.resize(taken);
-  if (taken == 0) {
-    free_batch(slot);
-  } else if (taken < n) {
-    // Take back the ops the shards refused. acq_rel as a shard's decrement: if this brings
-    // the count to zero, every taken op is in an outbox already and no shard will ring, so
-    // ring for them.
-    const auto refused = static_cast<uint32_t>(n - taken);
-    if (batch.countdown.fetch_sub(refused, std::memory_order_acq_rel) == refused) notify_self();
-  }
+  if (batches_.keep_taken(slot, taken)) notify_self();
   update_ref();
   return Napi::Number::New(env, static_cast<double>(taken));
-}
-
-uint32_t EngineWrap::batch_limit() const {
-  const std::size_t per_batch = kArenaBytes / (slot_ != 0 ? slot_ : kDefaultSlot);
-  if (per_batch < kMinBatch) return kMinBatch;
-  if (per_batch > kMaxBatch) return kMaxBatch;
-  return static_cast<uint32_t>(per_batch);
 }
 
 void EngineWrap::notify_self() {
@@ -449,15 +311,12 @@ void EngineWrap::notify_self() {
   }
 }
 
-bool EngineWrap::submit_one(uint32_t slot, FileOp* op) {
-  Batch& batch = *batches_[slot];
-  op->id = static_cast<uint64_t>(slot) << 32;
-  batch.ops.push_back(op);
-  if (engine_->submit(&op, 1) == 1) {
+bool EngineWrap::submit_one(uint32_t slot) {
+  if (engine_->submit(batches_.at(slot).ops.data(), 1) == 1) {
     update_ref();
     return true;
   }
-  free_batch(slot);
+  batches_.retire(slot);
   return false;
 }
 
@@ -473,27 +332,25 @@ Napi::Value EngineWrap::write_file(const Napi::CallbackInfo& info) {
   const double token = token_arg(info[2]);
   const std::size_t size = data.ElementLength();
   if (size > kMaxReadBytes) throw Napi::RangeError::New(env, "data is too large");
-  const uint32_t slot = take_batch(token, OpKind::kWriteFile);
-  Batch& batch = *batches_[slot];
-  FileOp* op = take_op();
+  const uint32_t slot = batches_.take(token, OpKind::kWriteFile);
+  Batch& batch = batches_.at(slot);
+  FileOp* op = batches_.add_op(slot);
   op->kind = OpKind::kWriteFile;
   op->keep_buffer = false;
   try {
     assign_path(env, info[0], &op->path, &path_scratch_);
     batch.write_copy.reset(new uint8_t[size == 0 ? 1 : size]);
   } catch (const std::bad_alloc&) {
-    recycle(op);
-    free_batch(slot);
+    batches_.retire(slot);
     throw Napi::Error::New(env, "out of memory");
   } catch (...) {
-    recycle(op);
-    free_batch(slot);
+    batches_.retire(slot);
     throw;
   }
   if (size != 0) std::memcpy(batch.write_copy.get(), data.Data(), size);
   op->write_data = batch.write_copy.get();
   op->write_size = size;
-  return Napi::Boolean::New(env, submit_one(slot, op));
+  return Napi::Boolean::New(env, submit_one(slot));
 }
 
 // stat(path, token) -> accepted
@@ -502,18 +359,17 @@ Napi::Value EngineWrap::stat(const Napi::CallbackInfo& info) {
   check_open(env);
   if (info.Length() < 2 || !info[0].IsString()) throw Napi::TypeError::New(env, "stat(path: string, token)");
   const double token = token_arg(info[1]);
-  const uint32_t slot = take_batch(token, OpKind::kStat);
-  FileOp* op = take_op();
+  const uint32_t slot = batches_.take(token, OpKind::kStat);
+  FileOp* op = batches_.add_op(slot);
   op->kind = OpKind::kStat;
   op->keep_buffer = false;
   try {
     assign_path(env, info[0], &op->path, &path_scratch_);
   } catch (...) {
-    recycle(op);
-    free_batch(slot);
+    batches_.retire(slot);
     throw;
   }
-  return Napi::Boolean::New(env, submit_one(slot, op));
+  return Napi::Boolean::New(env, submit_one(slot));
 }
 
 // close(): stops the shards; every batch still out is delivered (cancelled ops carry
@@ -524,10 +380,7 @@ Napi::Value EngineWrap::close(const Napi::CallbackInfo& info) {
   engine_->close();
   pump(false);
   close_poll();
-  for (FileOp* op : free_ops_) delete op;
-  free_ops_.clear();
-  pooled_bytes_ = 0;
-  arenas_->clear();
+  batches_.drop_pools();
   return info.Env().Undefined();
 }
 
@@ -587,31 +440,10 @@ void EngineWrap::pump(bool from_loop) {
   // Phase 1 counts completions without running JS; phase 2 delivers. A callback may call
   // close(), which pumps again from inside phase 2 - hence locals, not members.
   std::vector<uint32_t> finished;
-  // acquire: pairs with the shards' decrements; zero means no shard touches the batch again.
-  const auto settled = [](const Batch& batch) { return batch.countdown.load(std::memory_order_acquire) == 0; };
-  for (std::size_t i = 0; i < settling_.size();) {
-    if (settled(*batches_[settling_[i]])) {
-      finished.push_back(settling_[i]);
-      settling_[i] = settling_.back();
-      settling_.pop_back();
-    } else {
-      ++i;
-    }
-  }
+  batches_.collect_settled(&finished);
   for (;;) {
     const std::size_t n = engine_->drain(drain_scratch_.data(), drain_scratch_.size());
-    for (std::size_t i = 0; i < n; ++i) {
-      FileOp* op = drain_scratch_[i];
-      const auto slot = static_cast<uint32_t>(op->id >> 32);
-      Batch& batch = *batches_[slot];
-      if (++batch.done != batch.ops.size()) continue;
-      // A shard pushes an op before counting it down; the one still to count will ring.
-      if (settled(batch)) {
-        finished.push_back(slot);
-      } else {
-        settling_.push_back(slot);
-      }
-    }
+    batches_.collect(drain_scratch_.data(), n, &finished);
     if (n < drain_scratch_.size()) break;
   }
   Napi::Error first_error;
@@ -622,10 +454,10 @@ void EngineWrap::pump(bool from_loop) {
       // Keep delivering: every other batch's promises must still settle.
       if (first_error.IsEmpty()) first_error = e;
     }
-    free_batch(slot);
+    batches_.retire(slot);
   }
   update_ref();
-  if (closed_ && live_batches_ == 0) {
+  if (closed_ && batches_.live() == 0) {
     // Nothing can reach JS any more; dropping the callbacks lets the engine be collected.
     on_read_.Reset();
     on_write_.Reset();
@@ -645,7 +477,7 @@ void EngineWrap::call(const Napi::FunctionReference& fn, const std::vector<napi_
 }
 
 void EngineWrap::deliver(uint32_t slot, bool from_loop) {
-  Batch& batch = *batches_[slot];
+  Batch& batch = batches_.at(slot);
   Napi::Env env = env_;
   if (batch.kind == OpKind::kReadFile) {
     deliver_reads(batch, from_loop);
@@ -673,15 +505,14 @@ void EngineWrap::deliver(uint32_t slot, bool from_loop) {
        from_loop);
 }
 
-// Arena layout (see arena_layout): int32 result per op (bytes, or -errno), uint8 syscall
-// code per op, then at `data` one slot per op. JS cuts view i at data + i * slot. A batch
-// the shards took only part of keeps the data offset it was laid out with.
+// Fills the arena's header (see Batch) with each op's result and syscall code, adopts
+// what outgrew its slot, and hands the arena to JS, which cuts view i at
+// data_offset + i * slot_size.
 void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
   Napi::Env env = env_;
   const std::size_t n = batch.ops.size();
-  uint8_t* arena = batch.arena;
-  auto* results = reinterpret_cast<int32_t*>(arena);
-  uint8_t* syscalls = arena + 4 * n;
+  int32_t* results = batch.results();
+  uint8_t* syscalls = batch.codes();
   std::size_t largest = 0;
   bool adopts = false;
   for (std::size_t i = 0; i < n; ++i) {
@@ -698,15 +529,14 @@ void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
     if (op->in_dest) continue;
     // Outgrew its slot (or was read without one): a small remainder is copied into the
     // slot, anything else keeps its own buffer.
-    if (op->data.size() <= batch.slot) {
-      if (op->data.size() != 0) std::memcpy(arena + batch.data + i * batch.slot, op->data.data(), op->data.size());
+    if (op->data.size() <= batch.slot_size) {
+      if (op->data.size() != 0) std::memcpy(batch.slot_at(i), op->data.data(), op->data.size());
     } else {
       syscalls[i] = kAdopted;
       adopts = true;
     }
   }
-  // The next batches' slots fit the largest file of this one: one read for files like it.
-  if (largest != 0) slot_ = slot_for(largest);
+  batches_.learn_slot(largest);
   Napi::Array adopted = adopts ? Napi::Array::New(env, n) : Napi::Array();
   if (adopts) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -718,20 +548,20 @@ void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
                   Napi::Buffer<uint8_t>::New(env, bytes, size, [](Napi::Env, uint8_t* p) { std::free(p); }));
     }
   }
-  const Napi::ArrayBuffer buffer = arenas_->hand_to_js(env, arena, batch.arena_bytes, batch.data + n * batch.slot);
+  const Napi::ArrayBuffer buffer = arena_to_js(env, arenas_, batch.arena, batch.arena_bytes, batch.arena_length());
   batch.arena = nullptr;  // JS owns it now; its finalizer returns it to the pool
   batch.arena_bytes = 0;
   call(on_read_,
        {Napi::Number::New(env, batch.token), Napi::Number::New(env, static_cast<double>(n)), buffer,
         adopts ? static_cast<napi_value>(adopted) : static_cast<napi_value>(env.Undefined()),
-        Napi::Number::New(env, static_cast<double>(batch.data)), Napi::Number::New(env, static_cast<double>(batch.slot)),
-        Napi::Number::New(env, batch_limit())},
+        Napi::Number::New(env, static_cast<double>(batch.data_offset)),
+        Napi::Number::New(env, static_cast<double>(batch.slot_size)), Napi::Number::New(env, batches_.batch_limit())},
        from_loop);
 }
 
 void EngineWrap::update_ref() {
   if (poll_ == nullptr) return;
-  const bool want = live_batches_ != 0;
+  const bool want = batches_.live() != 0;
   if (want == referenced_) return;
   referenced_ = want;
   if (want) {

@@ -6,13 +6,13 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
 
 #include "arena_pool.h"
+#include "batch_table.h"
 #include "engine.h"
 
 namespace ringleader::addon {
@@ -25,24 +25,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   ~EngineWrap() override;
 
  private:
-  // One submit call's ops; reported to JS once, when the last of them comes back.
-  struct Batch {
-    double token = 0;
-    OpKind kind = OpKind::kNop;
-    uint32_t done = 0;
-    // kReadFile: ops the shards have not yet delivered, as FileOp::countdown; the batch is
-    // reused only once it reads zero.
-    std::atomic<uint32_t> countdown{0};
-    std::vector<FileOp*> ops;
-    std::unique_ptr<uint8_t[]> write_copy;  // kWriteFile: JS may detach its buffer mid-write
-    // kReadFile: the arena the shards read into, slot i for op i, header for JS after
-    // delivery; owned here until handed to JS (or back to the pool).
-    uint8_t* arena = nullptr;
-    std::size_t arena_bytes = 0;
-    std::size_t data = 0;  // offset of slot 0
-    std::size_t slot = 0;
-  };
-
   Napi::Value read_files(const Napi::CallbackInfo& info);
   Napi::Value write_file(const Napi::CallbackInfo& info);
   Napi::Value stat(const Napi::CallbackInfo& info);
@@ -52,15 +34,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value room(const Napi::CallbackInfo& info);
 
   void check_open(Napi::Env env) const;
-  // Files the next read batch may hold: as many slots as fill one arena, within bounds.
-  uint32_t batch_limit() const;
-  FileOp* take_op();
-  void recycle(FileOp* op);
-  uint32_t take_batch(double token, OpKind kind);
-  void free_batch(uint32_t slot);
   // Rings the engine's notify eventfd from this thread, as a shard would.
   void notify_self();
-  bool submit_one(uint32_t slot, FileOp* op);
+  // Submits a write's or stat's batch, whose one op is ready; retires it if refused.
+  bool submit_one(uint32_t slot);
 
   // The poll handle outlives the wrap until libuv's close callback; an async cleanup hook
   // holds a terminating worker's environment (and so the addon's code) until it has run.
@@ -93,16 +70,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::FunctionReference on_stat_;
   std::unique_ptr<Napi::AsyncContext> async_context_;
 
-  std::vector<std::unique_ptr<Batch>> batches_;
-  std::vector<uint32_t> free_batches_;
-  // Batches whose ops have all drained while a shard has yet to count down its last one.
-  std::vector<uint32_t> settling_;
-  uint32_t live_batches_ = 0;
-  std::vector<FileOp*> free_ops_;
-  std::size_t pooled_bytes_ = 0;
-  // Arena slot size for the next reads: the largest file of the last batch, so files
-  // like it land in their slot with one read.
-  std::size_t slot_ = 0;
+  BatchTable batches_;
   std::vector<FileOp*> drain_scratch_;
   std::vector<char> path_scratch_;
   std::vector<std::string_view> views_scratch_;  // read_files: the batch's paths

@@ -1,24 +1,21 @@
-// Recycled read arenas. An arena travels to JS as one external ArrayBuffer; when V8
-// collects it, its finalizer (on the JS thread) gives the memory back here and a later
-// batch reuses it, so steady reading keeps its pages mapped instead of faulting fresh
-// zeroed pages in for every batch. Arenas are mapped, not malloc'd: one the pool does
-// not keep goes straight back to the system instead of staying in a fragmented malloc
-// heap, and slot space a file did not fill is never touched. Only the JS thread that owns
-// the engine uses a pool.
+// Recycled read arenas. An arena travels to its consumer whole (the addon hands it to JS
+// as one external ArrayBuffer); when the consumer is done with it (V8's finalizer, on the
+// JS thread) the memory comes back here and a later batch reuses it, so steady reading
+// keeps its pages mapped instead of faulting fresh zeroed pages in for every batch.
+// Arenas are mapped, not malloc'd: one the pool does not keep goes straight back to the
+// system instead of staying in a fragmented malloc heap, and slot space a file did not
+// fill is never touched. Only the thread that owns the engine uses a pool.
 #pragma once
 
-#include <napi.h>
 #include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <utility>
 #include <vector>
 
-namespace ringleader::addon {
+namespace ringleader {
 
-class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
+class ArenaPool {
  public:
   // Arenas come in multiples of this, so a returned one fits later batches of similar size.
   static constexpr std::size_t kGranule = 64 * 1024;
@@ -72,32 +69,11 @@ class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
     pooled_bytes_ += size;
   }
 
-  // An ArrayBuffer over the arena whose collection returns it to this pool.
-  Napi::ArrayBuffer hand_to_js(Napi::Env env, uint8_t* data, std::size_t size, std::size_t length) {
-    auto* hint = new Release{shared_from_this(), size};
-    try {
-      return Napi::ArrayBuffer::New(
-          env, data, length,
-          [](Napi::Env, void* p, Release* r) {
-            r->pool->give(static_cast<uint8_t*>(p), r->size);
-            delete r;
-          },
-          hint);
-    } catch (...) {
-      delete hint;
-      throw;
-    }
-  }
-
  private:
   static void unmap(uint8_t* data, std::size_t size) { munmap(data, size); }
 
   struct Entry {
     uint8_t* data;
-    std::size_t size;
-  };
-  struct Release {
-    std::shared_ptr<ArenaPool> pool;
     std::size_t size;
   };
 
@@ -106,4 +82,4 @@ class ArenaPool : public std::enable_shared_from_this<ArenaPool> {
   bool closed_ = false;
 };
 
-}  // namespace ringleader::addon
+}  // namespace ringleader
