@@ -2,42 +2,29 @@
 // settled, or → sleeping → queued), a fast path for a plain run(), one wake-up timer, and
 // the admission stages (stages/) consulted in their fixed order (stages/stage.ts).
 
-import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import type { RateLimiter } from '../resilience/rate-limiter.js';
 import { abortReason, describe } from '../validate.js';
-import type { AdaptiveLimit } from './adaptive.js';
 import { invoke, type AttemptHost } from './attempt.js';
 import { captureContext } from './context.js';
-import type { Gate } from './gate.js';
 import { List } from './list.js';
 import { TaskQueue } from './queue.js';
-import { AdaptiveStage } from './stages/adaptive-limit.js';
-import { BreakerStage } from './stages/breaker.js';
-import { GlobalGate } from './stages/global-gate.js';
-import { Lanes } from './stages/lanes.js';
-import { RateStage } from './stages/rate.js';
-import { RetryStage } from './stages/retry.js';
+import type { AdaptiveStage } from './stages/adaptive-limit.js';
+import type { BreakerStage } from './stages/breaker.js';
+import type { GlobalGate } from './stages/global-gate.js';
+import { buildStages, type StageConfig } from './stages/index.js';
+import type { Lanes } from './stages/lanes.js';
+import type { RateStage } from './stages/rate.js';
 import { ASIDE, type Stage } from './stages/stage.js';
-import { TimeoutStage } from './stages/timeout.js';
 import { NOWHERE, SLEEPING, makeState, rejected, type Node, type Settlement, type TaskState } from './task.js';
 import { Context, type ContextOwner } from './task-context.js';
-import type { BreakerOptions } from '../resilience/circuit-breaker.js';
 import type { OnFull, RunOptions, TaskContext } from './types.js';
 
 /** What the facade parsed from SchedulerOptions; the resilience parts are built already. */
-export interface CoreConfig {
+export interface CoreConfig extends StageConfig {
   limit: number;
   maxQueued: number;
   onFull: OnFull;
-  perKey: number;
   /** No option forces per-task bookkeeping: plain run() calls take the fast path. */
   plain: boolean;
-  /** Failures classified 'wait' pause their lane (schedulers that opted into resilience). */
-  pauseOnWait: boolean;
-  adaptive: AdaptiveLimit | undefined;
-  limiter: RateLimiter | undefined;
-  breaker: { options: BreakerOptions; shared: CircuitBreaker } | undefined;
-  gate: Gate | undefined;
 }
 
 interface Resumer {
@@ -77,36 +64,28 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     super(config.maxQueued, config.onFull);
     this.limit = config.limit;
     this.plain = config.plain;
-    this.lanes = new Lanes(config.perKey, config.pauseOnWait, now, {
+    const self = this;
+    const stages = buildStages(config, {
+      get running() {
+        return self.runningCount;
+      },
+      setLimit: (limit) => (this.limit = limit),
+      killed: () => this.killed !== undefined,
       readyFront: (node) => this.levels.get(node.x!.priority).unshift(node),
       unready: (node) => this.levels.remove(node, node.x!.priority),
       pauseAll: (ms) => this.pauseAll(ms),
-      keyIdle: (key) => this.breaker?.forget(key),
       drain: () => this.drain(),
-    });
-    const self = this;
-    if (config.adaptive !== undefined) {
-      this.adaptive = new AdaptiveStage(config.adaptive, now, {
-        get running() {
-          return self.runningCount;
-        },
-        setLimit: (limit) => (this.limit = limit),
-      });
-    }
-    if (config.limiter !== undefined) this.rate = new RateStage(config.limiter);
-    if (config.breaker !== undefined) this.breaker = new BreakerStage(config.breaker.options, config.breaker.shared, now);
-    if (config.gate !== undefined) this.gate = new GlobalGate(config.gate);
-    const retry = new RetryStage(() => this.killed !== undefined);
-    const timeout = new TimeoutStage({
-      storeDown: (ctx) => (ctx.atGate ? this.gate?.unavailable() : undefined),
       timedOut: () => this.timedOut++,
       failRunning: (node, err) => this.failRunning(node, err),
-    });
-    // The order stages/stage.ts documents.
-    const some = (...stages: Array<Stage | undefined>): Stage[] => stages.filter((s): s is Stage => s !== undefined);
-    this.waits = some(this.lanes, this.rate);
-    this.starts = some(this.lanes, this.rate, this.adaptive, retry, timeout);
-    this.settles = some(timeout, this.lanes, this.adaptive, retry);
+    }, now);
+    this.lanes = stages.lanes;
+    this.rate = stages.rate;
+    this.adaptive = stages.adaptive;
+    this.breaker = stages.breaker;
+    this.gate = stages.gate;
+    this.waits = stages.waits;
+    this.starts = stages.starts;
+    this.settles = stages.settles;
   }
 
   /** @internal */

@@ -148,6 +148,18 @@ export class Scheduler extends SchedulerCore {
   }
 
   /**
+   * Changes rate window `index` (in the order the `rate` option listed them) from now on,
+   * e.g. to what a provider's headers say: its limit, and its burst when given. Charges
+   * already taken still count, so a lower limit holds tasks back until enough expire; a
+   * queued task estimated above a lowered token window is charged that window's capacity.
+   */
+  setRateLimit(index: number, limit: number, burst?: number): void {
+    if (this.rate === undefined) throw new RangeError('setRateLimit: this scheduler has no rate windows (rate option)');
+    this.rate.setLimit(index, limit, burst);
+    this.drain();
+  }
+
+  /**
    * Stops admission. With `drain` (default) queued, retrying and running work finishes first;
    * without, queued and retrying tasks reject with ClosedError and running tasks see
    * `ctx.signal` abort. Resolves once nothing runs. Tasks waiting for room (onFull 'wait')

@@ -152,3 +152,63 @@ describe('RateLimiter', () => {
     expect(() => new RateLimiter(rate as never)).toThrow(type);
   });
 });
+
+describe('RateLimiter.setLimit', () => {
+  it('lowers a window at run time: charges already taken still count against the new limit', () => {
+    const limiter = new RateLimiter({ limit: 5, interval: 1_000 });
+    expect(limiter.tryTake()).toBe(true);
+    expect(limiter.tryTake()).toBe(true);
+    limiter.setLimit(0, 2);
+    expect(limiter.tryTake()).toBe(false);
+    expect(limiter.timeUntil()).toBe(1_000);
+    vi.advanceTimersByTime(1_000);
+    expect(limiter.tryTake()).toBe(true);
+    expect(limiter.tryTake()).toBe(true);
+    expect(limiter.tryTake()).toBe(false);
+  });
+
+  it('raising a window wakes takers queued behind it', async () => {
+    const limiter = new RateLimiter({ limit: 1, interval: 60_000 });
+    expect(limiter.tryTake()).toBe(true);
+    let granted = 0;
+    const waiting = [limiter.take(), limiter.take()].map((p) => p.then(() => granted++));
+    await Promise.resolve();
+    expect(granted).toBe(0);
+    limiter.setLimit(0, 3);
+    await Promise.all(waiting);
+    expect(granted).toBe(2);
+  });
+
+  it('keeps a token bucket\'s spent tokens when the limit changes under a burst', () => {
+    const limiter = new RateLimiter({ limit: 100, interval: 1_000, burst: 10, cost: 'tokens' });
+    expect(limiter.tryTake(10)).toBe(true);
+    limiter.setLimit(0, 200);
+    // Still empty: the new bucket refills at 0.2 tokens/ms, so 10 tokens take 50 ms.
+    expect(limiter.tryTake(1)).toBe(false);
+    expect(limiter.timeUntil(10)).toBeCloseTo(50, 5);
+    expect(limiter.describeWindows()).toEqual([{ limit: 200, interval: 1_000, burst: 10, cost: 'tokens' }]);
+  });
+
+  it('a burst given with the new limit replaces the old one; without one it follows the limit', () => {
+    const limiter = new RateLimiter([{ limit: 10, interval: 1_000 }, { limit: 50, interval: 1_000, cost: 'tokens' }]);
+    limiter.setLimit(1, 40, 20);
+    expect(limiter.tokenCapacity()).toBe(20);
+    limiter.setLimit(0, 4);
+    expect(limiter.describeWindows()).toEqual([
+      { limit: 4, interval: 1_000, cost: 'requests' },
+      { limit: 40, interval: 1_000, burst: 20, cost: 'tokens' },
+    ]);
+  });
+
+  it.each([
+    ['an index past the windows', 1, 5, RangeError],
+    ['a negative index', -1, 5, RangeError],
+    ['a fractional index', 0.5, 5, RangeError],
+    ['a zero limit', 0, 0, RangeError],
+    ['a non-number limit', 0, '5', TypeError],
+  ] as const)('refuses %s', (_name, index, limit, type) => {
+    const limiter = new RateLimiter({ limit: 5, interval: 1_000 });
+    expect(() => limiter.setLimit(index, limit as number)).toThrow(type);
+    expect(limiter.describeWindows()).toEqual([{ limit: 5, interval: 1_000, cost: 'requests' }]);
+  });
+});

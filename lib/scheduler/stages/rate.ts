@@ -2,7 +2,7 @@
 // task about to start is charged here, or told how long until it fits. The windows can
 // be changed while the scheduler runs, for limits learned from a provider's answers.
 
-import type { RateCharge, RateLimiter, RateOptions } from '../../resilience/rate-limiter.js';
+import type { RateCharge, RateLimiter } from '../../resilience/rate-limiter.js';
 import type { Node } from '../task.js';
 import type { Context } from '../task-context.js';
 import type { Stage } from './stage.js';
@@ -38,10 +38,5 @@ export class RateStage implements Stage {
   setLimit(index: number, limit: number, burst?: number): void {
     this.limiter.setLimit(index, limit, burst);
     this.ceiling = this.limiter.tokenCapacity();
-  }
-
-  /** The windows in force now. */
-  windows(): RateOptions[] {
-    return this.limiter.describeWindows();
   }
 }
