@@ -53,7 +53,12 @@ export class RateLimiter {
     const maxWaiting = checkNumber('maxWaiting', options.maxWaiting ?? 100_000, 0, { integer: true, infinity: true });
     this.windows = list.map((window: unknown, i) => toWindow(window, `rate[${i}]`, now));
     this.queue = new WaitQueue<number>(
-      { wait: (tokens) => this.waitFor(tokens), grant: (tokens) => this.charge(tokens) },
+      // A taker queued before setLimit lowered a token window below its tokens is charged
+      // that window's capacity, rather than waiting forever.
+      {
+        wait: (tokens) => this.waitFor(Math.min(tokens, this.tokenCapacity())),
+        grant: (tokens) => this.charge(Math.min(tokens, this.tokenCapacity())),
+      },
       maxWaiting,
       'RateLimiter',
     );

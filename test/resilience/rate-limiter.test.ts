@@ -212,3 +212,19 @@ describe('RateLimiter.setLimit', () => {
     expect(limiter.describeWindows()).toEqual([{ limit: 5, interval: 1_000, cost: 'requests' }]);
   });
 });
+
+describe('RateLimiter.setLimit with takers queued', () => {
+  it('a taker queued with more tokens than a lowered window holds is charged the window\'s capacity', async () => {
+    const limiter = new RateLimiter({ limit: 100, interval: 1_000, cost: 'tokens' });
+    expect(limiter.tryTake(30)).toBe(true);
+    let granted = false;
+    const big = limiter.take(90).then(() => (granted = true));
+    limiter.setLimit(0, 50);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(granted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await big;
+    // It took the whole window: nothing more fits until it leaves.
+    expect(limiter.timeUntil(1)).toBe(1_000);
+  });
+});
