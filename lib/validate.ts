@@ -22,8 +22,12 @@ export function checkInteger(name: string, value: unknown, min: number, allowInf
   return checkNumber(name, value, min, { integer: true, infinity: allowInfinity });
 }
 
-/** A duration in ms: >= 0 (or > 0 when `positive`), or Infinity meaning "none". */
+/**
+ * A duration in ms: >= 0 (or > 0 when `positive`), or Infinity meaning "none". NaN is a
+ * number out of range, as Node's own validators say: RangeError, like a negative one.
+ */
 export function checkDuration(name: string, value: unknown, positive: boolean): number {
+  if (typeof value === 'number' && Number.isNaN(value)) throw new RangeError(`${name} must be a number of ms, got NaN`);
   return checkNumber(name, value, 0, { exclusive: positive, infinity: true });
 }
 

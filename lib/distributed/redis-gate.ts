@@ -7,6 +7,7 @@ import { ClosedError, StoreUnavailableError } from '../errors.js';
 import type { RateOptions } from '../resilience/rate-limiter.js';
 import type { Gate, GateRequest, GateTicket, GlobalOptions } from '../scheduler/gate.js';
 import { List } from '../scheduler/list.js';
+import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 
 /** What a RedisGate needs from its store: the client's state, the script, the subscription. */
 export interface GateHost {
@@ -106,9 +107,9 @@ export class RedisGate implements Gate {
   private closed = false;
   private closing: Promise<void> | undefined;
   private retryMs = RETRY_MIN_MS;
-  private recheckTimer: ReturnType<typeof setTimeout> | undefined;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private renewTimer: ReturnType<typeof setInterval> | undefined;
+  private recheckTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private renewTimer: TimerHandle | undefined;
 
   constructor(private readonly host: GateHost, options: GlobalOptions) {
     this.id = `${process.pid}:${Date.now().toString(36)}:${(gateCount++).toString(36)}:${Math.random().toString(36).slice(2, 8)}`;
@@ -420,7 +421,7 @@ export class RedisGate implements Gate {
     if (this.host.ready()) {
       const delay = this.retryMs * (0.5 + Math.random() / 2);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-      this.retryTimer = setTimeout(() => {
+      this.retryTimer = setTimer(() => {
         this.retryTimer = undefined;
         this.schedule();
       }, delay);
@@ -431,7 +432,7 @@ export class RedisGate implements Gate {
     this.clearRecheck();
     // Jitter spreads the fleet's re-checks instead of landing them on the same millisecond.
     const delay = ms + Math.random() * Math.min(50, ms * 0.2 + 1);
-    this.recheckTimer = setTimeout(() => {
+    this.recheckTimer = setTimer(() => {
       this.recheckTimer = undefined;
       this.recheck = true;
       this.schedule();
@@ -439,29 +440,32 @@ export class RedisGate implements Gate {
   }
 
   private clearRecheck(): void {
-    if (this.recheckTimer !== undefined) clearTimeout(this.recheckTimer);
+    clearTimer(this.recheckTimer);
     this.recheckTimer = undefined;
   }
 
-  // One timer renews every lease of the gate, MAX_LIST per call; unref'd so an idle process exits.
+  // One timer renews every lease of the gate, MAX_LIST per call, re-armed while leases are
+  // held; unref'd so an idle process exits.
   private updateRenewTimer(): void {
     if (this.held.size > 0 && this.renewTimer === undefined && !this.closed) {
-      this.renewTimer = setInterval(() => {
+      this.renewTimer = setTimer(() => {
+        this.renewTimer = undefined;
         this.renewDue = true;
         this.schedule();
+        this.updateRenewTimer();
       }, this.host.renewEveryMs);
-      this.renewTimer.unref();
+      this.renewTimer?.unref();
     } else if (this.held.size === 0 && this.renewTimer !== undefined) {
-      clearInterval(this.renewTimer);
+      clearTimer(this.renewTimer);
       this.renewTimer = undefined;
     }
   }
 
   private stopTimers(): void {
     this.clearRecheck();
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    clearTimer(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    clearTimer(this.renewTimer);
     this.renewTimer = undefined;
   }
 }
@@ -473,11 +477,11 @@ function toWindows(rate: RateOptions | readonly RateOptions[] | undefined): Wind
 }
 
 function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: TimerHandle | undefined;
   const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+    timer = setTimer(resolve, ms);
   });
-  return Promise.race([promise.then(noop, noop), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise.then(noop, noop), timeout]).finally(() => clearTimer(timer));
 }
 
 function noop(): void {}

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { ClosedError, StoreUnavailableError } from '../errors.js';
 import type { Gate, GateStore, GlobalOptions } from '../scheduler/gate.js';
+import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { checkInteger, checkNumber, checkObject, describe } from '../validate.js';
 import { RedisGate, type GateHost } from './redis-gate.js';
 import { SYNC_SCRIPT } from './sync-script.js';
@@ -59,7 +60,7 @@ export class RedisStore extends EventEmitter implements GateStore {
   private readonly gates = new Set<RedisGate>();
   private readonly listening = new Set<RedisGate>();
   private subscriber: Redis | undefined;
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  private lingerTimer: TimerHandle | undefined;
   private lastError: Error | undefined;
   private callFailure: Error | undefined;
   private isDown = false;
@@ -171,18 +172,18 @@ export class RedisStore extends EventEmitter implements GateStore {
   private listen(gate: RedisGate): void {
     if (this.closed) return;
     this.listening.add(gate);
-    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    clearTimer(this.lingerTimer);
     this.lingerTimer = undefined;
     if (this.subscriber === undefined) this.openSubscriber();
   }
 
   private unlisten(gate: RedisGate): void {
     if (!this.listening.delete(gate) || this.listening.size > 0 || this.subscriber === undefined) return;
-    this.lingerTimer = setTimeout(() => {
+    this.lingerTimer = setTimer(() => {
       this.lingerTimer = undefined;
       this.closeSubscriber();
     }, SUBSCRIBER_LINGER_MS);
-    this.lingerTimer.unref();
+    this.lingerTimer?.unref();
   }
 
   private openSubscriber(): void {
@@ -201,7 +202,7 @@ export class RedisStore extends EventEmitter implements GateStore {
   }
 
   private closeSubscriber(): void {
-    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    clearTimer(this.lingerTimer);
     this.lingerTimer = undefined;
     const sub = this.subscriber;
     if (sub === undefined) return;

@@ -5,7 +5,7 @@
 import { SlidingWindow, type WindowCharge } from './sliding-window.js';
 import { TokenBucket } from './token-bucket.js';
 import { WaitQueue } from './wait-queue.js';
-import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe, monotonicNow } from '../validate.js';
+import { abortReason, checkDuration, checkFunction, checkNumber, checkObject, checkSignal, describe, monotonicNow } from '../validate.js';
 
 export interface RateOptions {
   /** Units allowed per `interval`. */
@@ -145,6 +145,7 @@ export class RateLimiter {
 
   /** Pauses every window (a 429 with Retry-After); extends, never shortens. */
   pauseFor(ms: number): void {
+    checkDuration('ms', ms, false);
     for (const w of this.windows) {
       w.log.pauseFor(ms);
       w.bucket?.pauseFor(ms);

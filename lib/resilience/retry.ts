@@ -5,6 +5,7 @@
 import { classify } from './classify.js';
 import { retryAfterMs } from './retry-after.js';
 import { RetryBudget } from './retry-budget.js';
+import { clearTimer, setTimer } from '../timer.js';
 import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, describe } from '../validate.js';
 
 export type Jitter = 'full' | 'equal' | 'none';
@@ -49,8 +50,6 @@ export interface NormalizedRetryOptions {
 export type BackoffOptions = Pick<NormalizedRetryOptions, 'minDelay' | 'maxDelay' | 'factor' | 'jitter'>;
 
 const JITTERS: readonly Jitter[] = ['full', 'equal', 'none'];
-// setTimeout turns anything longer into 1 ms.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Default policy: retry what classify() calls transient or overload; never stop/abort. */
 export function isRetryable(err: unknown): boolean {
@@ -139,13 +138,13 @@ function untilAborted<T>(fn: (ctx: RetryContext) => T | Promise<T>, ctx: RetryCo
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
-      clearTimeout(timer);
+      clearTimer(timer);
       reject(abortReason(signal));
     };
-    const timer = setTimeout(() => {
+    const timer = setTimer(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, Math.min(ms, MAX_TIMER_MS));
+    }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

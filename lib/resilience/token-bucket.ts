@@ -3,7 +3,7 @@
 // that exists only while someone waits.
 
 import { WaitQueue } from './wait-queue.js';
-import { abortReason, checkFunction, checkNumber, checkObject, checkSignal, monotonicNow } from '../validate.js';
+import { abortReason, checkDuration, checkFunction, checkNumber, checkObject, checkSignal, monotonicNow } from '../validate.js';
 
 export interface TokenBucketOptions {
   /** Tokens added per second, > 0. */
@@ -107,7 +107,7 @@ export class TokenBucket {
    * a synchronized burst the moment the pause ends.
    */
   pauseFor(ms: number): void {
-    checkNumber('ms', ms, 0);
+    checkDuration('ms', ms, false);
     const now = this.now();
     this.refill(now);
     this.pausedUntil = Math.max(this.pausedUntil, now + ms);

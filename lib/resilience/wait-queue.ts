@@ -3,6 +3,7 @@
 // waits; aborted waiters leave at once and their abort listener goes with them.
 
 import { QueueFullError } from '../errors.js';
+import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { abortReason } from '../validate.js';
 
 /** What the queue waits on: how long until `req` could be granted, and granting it. */
@@ -21,14 +22,12 @@ interface Waiter<R> {
   onAbort: (() => void) | undefined;
 }
 
-// setTimeout turns anything longer into 1 ms.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class WaitQueue<R> {
   private head: Waiter<R> | undefined;
   private tail: Waiter<R> | undefined;
   private count = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timer: TimerHandle | undefined;
 
   constructor(private readonly source: Refilling<R>, private readonly maxWaiting: number, private readonly label: string) {}
 
@@ -66,18 +65,16 @@ export class WaitQueue<R> {
    * Call it whenever the source may have changed (refund, pause, a timer firing).
    */
   drain(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimer(this.timer);
+    this.timer = undefined;
     for (let w = this.head; w !== undefined; w = this.head) {
       const ms = this.source.wait(w.req);
       if (ms > 0) {
         // Rounded up: waking early only to go back to sleep costs a wakeup per waiter.
-        this.timer = setTimeout(() => {
+        this.timer = setTimer(() => {
           this.timer = undefined;
           this.drain();
-        }, Math.min(Math.ceil(ms), MAX_TIMER_MS));
+        }, Math.ceil(ms));
         return;
       }
       this.unlink(w);

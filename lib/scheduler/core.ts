@@ -2,6 +2,7 @@
 // settled, or → sleeping → queued), a fast path for a plain run(), one wake-up timer, and
 // the admission stages (stages/) consulted in their fixed order (stages/stage.ts).
 
+import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { abortReason, describe } from '../validate.js';
 import { invoke, type AttemptHost } from './attempt.js';
 import { captureContext } from './context.js';
@@ -57,7 +58,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
   protected active = 0; // slots taken (sum of weights)
   private draining = false;
   private pausedUntil = 0;
-  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeTimer: TimerHandle | undefined;
   private wakeAt = Infinity;
 
   constructor(config: CoreConfig) {
@@ -263,9 +264,10 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
   // the head start. It is cleared as soon as nothing waits for it.
   private wakeUpAt(at: number): void {
     if (this.wakeTimer !== undefined && this.wakeAt <= at) return;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    clearTimer(this.wakeTimer);
     this.wakeAt = at;
-    this.wakeTimer = setTimeout(() => {
+    // Infinity (a pause without end) arms nothing: only a later, earlier wait re-arms it.
+    this.wakeTimer = setTimer(() => {
       this.wakeTimer = undefined;
       this.wakeAt = Infinity;
       this.drain();
@@ -288,7 +290,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     this.wakeProducers();
     if (!this.isIdle()) return;
     if (this.wakeTimer !== undefined) {
-      clearTimeout(this.wakeTimer);
+      clearTimer(this.wakeTimer);
       this.wakeTimer = undefined;
       this.wakeAt = Infinity;
     }
@@ -311,11 +313,11 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     x.where = SLEEPING;
     this.sleepers.push(node);
     if (x.key !== undefined) this.lanes.sleep(x.key);
-    x.timer = setTimeout(() => {
+    x.timer = setTimer(() => {
       x.timer = undefined;
       this.wake(node);
       this.drain();
-    }, Math.min(delay, 2 ** 31 - 1));
+    }, delay);
   }
 
   private wake(node: Node): void {

@@ -4,6 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { ClosedError, DroppedError, QueueFullError } from '../errors.js';
+import { clearTimer } from '../timer.js';
 import { abortReason } from '../validate.js';
 import { List } from './list.js';
 import { Levels } from './levels.js';
@@ -198,7 +199,7 @@ export abstract class TaskQueue extends EventEmitter {
         this.rejected++;
       } else if (list === this.sleepers) {
         this.failed++;
-        clearTimeout(x!.timer);
+        clearTimer(x!.timer);
         x!.timer = undefined;
         if (x!.key !== undefined) this.lanes.wake(x!.key, false);
       } else {
@@ -249,7 +250,7 @@ export abstract class TaskQueue extends EventEmitter {
     const x = node.x!;
     const reason = abortReason(x.signal!);
     if (x.where === SLEEPING) {
-      clearTimeout(x.timer);
+      clearTimer(x.timer);
       x.timer = undefined;
       this.sleepers.remove(node);
       x.where = NOWHERE;

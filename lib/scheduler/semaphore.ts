@@ -3,6 +3,7 @@
 // leave the queue at once and never take permits afterwards.
 
 import { QueueFullError, TimeoutError } from '../errors.js';
+import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { List } from './list.js';
 import { abortReason, checkDuration, checkInteger, checkObject, checkSignal } from '../validate.js';
 
@@ -36,7 +37,7 @@ interface Waiter {
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
 }
 
 class HeldPermit implements Permit {
@@ -121,8 +122,8 @@ export class Semaphore {
         w.onAbort = () => this.cancel(w, abortReason(signal));
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      if (timeout !== undefined && timeout !== Infinity) {
-        w.timer = setTimeout(() => this.cancel(w, new TimeoutError(`semaphore: waited ${timeout} ms`)), timeout);
+      if (timeout !== undefined) {
+        w.timer = setTimer(() => this.cancel(w, new TimeoutError(`semaphore: waited ${timeout} ms`)), timeout);
       }
       this.waiters.push(w);
     });
@@ -190,7 +191,7 @@ export class Semaphore {
 
   private detach(w: Waiter): void {
     if (w.onAbort !== undefined) w.signal!.removeEventListener('abort', w.onAbort);
-    if (w.timer !== undefined) clearTimeout(w.timer);
+    clearTimer(w.timer);
     w.onAbort = undefined;
     w.timer = undefined;
   }

@@ -2,6 +2,7 @@
 // that use a feature, the state the core and its stages read and write.
 
 import type { NormalizedRetryOptions } from '../resilience/retry.js';
+import type { TimerHandle } from '../timer.js';
 import type { Runner } from './context.js';
 import type { Context } from './task-context.js';
 import type { Task } from './types.js';
@@ -30,7 +31,7 @@ export interface TaskState {
   onAbort: (() => void) | undefined;
   timeout: number;
   /** The attempt's timeout while it runs, or the backoff while it sleeps. */
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
   runner: Runner | undefined;
   where: Where;
   ctx: Context | undefined;

@@ -592,7 +592,7 @@ describe('Scheduler: bad input', () => {
     ['unbounded maxQueued', { concurrency: 1, maxQueued: Infinity }, RangeError],
     ['unknown onFull', { concurrency: 1, onFull: 'block' }, TypeError],
     ['perKey 0', { concurrency: 1, perKey: 0 }, RangeError],
-    ['NaN timeout', { concurrency: 1, timeout: NaN }, TypeError],
+    ['NaN timeout', { concurrency: 1, timeout: NaN }, RangeError],
     ['zero timeout', { concurrency: 1, timeout: 0 }, RangeError],
   ])('the constructor throws for %s', (_name, options, type) => {
     expect(() => new Scheduler(options as never)).toThrow(type);
@@ -603,7 +603,7 @@ describe('Scheduler: bad input', () => {
     ['weight 0', () => 1, { weight: 0 }, RangeError],
     ['weight above concurrency', () => 1, { weight: 3 }, RangeError],
     ['fractional weight', () => 1, { weight: 1.5 }, RangeError],
-    ['NaN timeout', () => 1, { timeout: NaN }, TypeError],
+    ['NaN timeout', () => 1, { timeout: NaN }, RangeError],
     ['negative timeout', () => 1, { timeout: -1 }, RangeError],
     ['a non-string key', () => 1, { key: 5 }, TypeError],
     ['a NaN priority', () => 1, { priority: NaN }, TypeError],

@@ -245,7 +245,7 @@ describe('Semaphore', () => {
   it.each([
     ['zero weight', 0, undefined, RangeError],
     ['fractional weight', 1.5, undefined, RangeError],
-    ['NaN timeout', 1, { timeout: NaN }, TypeError],
+    ['NaN timeout', 1, { timeout: NaN }, RangeError],
     ['negative timeout', 1, { timeout: -5 }, RangeError],
     ['non-signal', 1, { signal: {} as AbortSignal }, TypeError],
   ])('rejects acquire with %s and changes no state', async (_name, weight, options, type) => {

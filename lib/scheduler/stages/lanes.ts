@@ -4,6 +4,7 @@
 
 import { classify } from '../../resilience/classify.js';
 import { retryAfterMs } from '../../resilience/retry-after.js';
+import { clearTimer, setTimer, type TimerHandle } from '../../timer.js';
 import { List } from '../list.js';
 import { NOWHERE, PARKED, READY, type Node, type Settlement } from '../task.js';
 import { ASIDE, type Stage } from './stage.js';
@@ -14,7 +15,7 @@ interface Lane {
   parked: List<Node>;
   sleeping: number;
   pausedUntil: number;
-  pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  pauseTimer: TimerHandle | undefined;
   // Ready tasks moved back behind a pause keep their order ahead of the parked ones.
   lastReparked: Node | undefined;
 }
@@ -101,8 +102,9 @@ export class Lanes implements Stage {
     const lane = this.laneFor(key);
     if (until <= lane.pausedUntil) return;
     lane.pausedUntil = until;
-    if (lane.pauseTimer !== undefined) clearTimeout(lane.pauseTimer);
-    lane.pauseTimer = setTimeout(() => this.unpause(key), Math.ceil(ms));
+    clearTimer(lane.pauseTimer);
+    // Infinity: no timer; the key stays paused.
+    lane.pauseTimer = setTimer(() => this.unpause(key), Math.ceil(ms));
   }
 
   /** A ready task left the queue without starting (abort, drop): its lane slot is free. */

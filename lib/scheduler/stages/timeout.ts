@@ -2,6 +2,7 @@
 // task may still retry only aborts the attempt; the last one rejects the task at once.
 
 import { TimeoutError } from '../../errors.js';
+import { clearTimer, setTimer } from '../../timer.js';
 import type { Node, Settlement } from '../task.js';
 import type { Context } from '../task-context.js';
 import type { Stage } from './stage.js';
@@ -20,12 +21,12 @@ export class TimeoutStage implements Stage {
 
   onStart(node: Node): void {
     const x = node.x!;
-    if (x.timeout !== Infinity) x.timer = setTimeout(() => this.fire(node), x.timeout);
+    x.timer = setTimer(() => this.fire(node), x.timeout);
   }
 
   onSettle(node: Node, ctx: Context, outcome: Settlement): void {
     const x = node.x!;
-    if (x.timer !== undefined) clearTimeout(x.timer);
+    clearTimer(x.timer);
     x.timer = undefined;
     if (x.attemptTimedOut) {
       outcome.ok = false;
