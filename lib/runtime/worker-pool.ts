@@ -190,14 +190,19 @@ export class WorkerPool {
     let key: string | undefined;
     let signal: AbortSignal | undefined;
     let transferList: readonly Transferable[] | undefined;
+    // Bad options reject, as Scheduler.run's do: a caller awaiting run() sees one error path.
     if (options !== undefined) {
-      checkObject('options', options);
-      key = options.key;
-      if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
-      signal = checkSignal('signal', options.signal);
-      transferList = options.transferList;
-      if (transferList !== undefined && !Array.isArray(transferList)) {
-        throw new TypeError(`transferList must be an array, got ${describe(transferList)}`);
+      try {
+        checkObject('options', options);
+        key = options.key;
+        if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
+        signal = checkSignal('signal', options.signal);
+        transferList = options.transferList;
+        if (transferList !== undefined && !Array.isArray(transferList)) {
+          throw new TypeError(`transferList must be an array, got ${describe(transferList)}`);
+        }
+      } catch (err) {
+        return Promise.reject(err);
       }
     }
     if (this.closed) {

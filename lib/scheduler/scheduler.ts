@@ -94,6 +94,8 @@ export class Scheduler extends SchedulerCore {
   private readonly defaultTimeout: number;
   private readonly retryPolicy: NormalizedRetryOptions | undefined;
   private readonly budget: RetryBudget | undefined;
+  // What `concurrency` was set to (an adaptive limit's initial value); `limit` moves.
+  private configured: number;
   private parentScheduler: Scheduler | undefined = undefined;
   private parentKey: string | undefined = undefined;
 
@@ -103,6 +105,7 @@ export class Scheduler extends SchedulerCore {
     this.defaultTimeout = parsed.defaultTimeout;
     this.retryPolicy = parsed.retryPolicy;
     this.budget = parsed.budget;
+    this.configured = parsed.limit;
   }
 
   get concurrency(): number {
@@ -113,6 +116,7 @@ export class Scheduler extends SchedulerCore {
     checkInteger('concurrency', value, 1, true);
     // An adaptive limit restarts from the value given, within its bounds.
     this.limit = this.adaptive === undefined ? value : this.adaptive.reset(value);
+    this.configured = this.limit;
     this.drain();
   }
 
@@ -183,7 +187,8 @@ export class Scheduler extends SchedulerCore {
       retried: this.retried,
       timedOut: this.timedOut,
       cancelled: this.cancelled,
-      concurrency: this.limit,
+      concurrency: this.configured,
+      keys: this.lanes.size,
       limit: this.limit,
     };
   }

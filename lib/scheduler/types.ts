@@ -115,7 +115,13 @@ export interface SchedulerStats {
   timedOut: number;
   /** Removed from the queue by their signal, `clear()` or `close({ drain: false })` before starting. */
   cancelled: number;
+  /**
+   * The concurrency configured: the number given, or for adaptive concurrency its
+   * `initial` (what setting `s.concurrency` last restarted it from). `limit` is what is in force.
+   */
   concurrency: number;
+  /** Keys with a lane alive: queued, running or sleeping work, or a pause. A key leaves once it has none. */
+  keys: number;
   /** The limit in force now: `concurrency`, or what adaptive concurrency settled on. */
   limit: number;
 }

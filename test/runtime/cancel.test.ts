@@ -71,3 +71,21 @@ describe('WorkerPool cancellation', () => {
     expect(await pool.run({ op: 'log' })).toEqual([]);
   });
 });
+
+describe('WorkerPool.run with bad options', () => {
+  it.each([
+    ['options that are not an object', 'fast'],
+    ['a non-string key', { key: 7 }],
+    ['a signal that is not an AbortSignal', { signal: {} }],
+    ['a transferList that is not an array', { transferList: 'buf' }],
+  ])('rejects %s with a TypeError instead of throwing, and queues nothing', async (_name, options) => {
+    pool = await open({ threads: 1 });
+    let promise: Promise<unknown> | undefined;
+    expect(() => {
+      promise = pool!.run({ tag: 'never' }, options as never);
+    }).not.toThrow();
+    await expect(promise).rejects.toThrow(TypeError);
+    expect(pool.stats()).toMatchObject({ queued: 0, running: 0, completed: 0 });
+    expect(await pool.run({ op: 'log' })).toEqual([]);
+  });
+});

@@ -54,6 +54,18 @@ describe('adaptive concurrency', () => {
     expect(svc.refused).toBe(0);
   });
 
+  it('stats() keeps the configured concurrency apart from the limit in force', async () => {
+    const s = new Scheduler({ concurrency: { min: 1, max: 64, initial: 2, adapt: 'aimd' } });
+    await drive(s, service(1_000, () => 10).call, 3_000);
+    expect(s.stats().concurrency).toBe(2);
+    expect(s.stats().limit).toBeGreaterThan(2);
+    // Setting concurrency restarts the search from the value given (within bounds).
+    s.concurrency = 100;
+    expect(s.stats()).toMatchObject({ concurrency: 64, limit: 64 });
+    const fixed = new Scheduler({ concurrency: 7 });
+    expect(fixed.stats()).toMatchObject({ concurrency: 7, limit: 7 });
+  });
+
   it('aimd cuts the limit on 429s and settles near what the service takes', async () => {
     // Retries keep refused work around, as a real client would.
     const s = new Scheduler({

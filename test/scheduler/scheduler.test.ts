@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClosedError, DroppedError, QueueFullError, Scheduler, TimeoutError, type TaskContext } from '../../lib/index.js';
 import { deferred, flush, Gauge } from './helpers.js';
@@ -228,7 +229,7 @@ describe('Scheduler: priority, keys, weight', () => {
   it('forgets a key once it has no work, so keys do not leak', async () => {
     const s = new Scheduler({ concurrency: 4, perKey: 1 });
     await Promise.all(Array.from({ length: 100 }, (_, i) => s.run(() => i, { key: `user-${i}` })));
-    expect((s as unknown as { lanes: Map<string, unknown> }).lanes.size).toBe(0);
+    expect(s.stats().keys).toBe(0);
   });
 
   it('a weighted task takes several slots', async () => {
@@ -384,11 +385,19 @@ describe('Scheduler: cancellation and timeouts', () => {
     vi.useFakeTimers();
     const s = new Scheduler({ concurrency: 1 });
     const ac = new AbortController();
-    await s.run(() => 1, { signal: ac.signal, timeout: 1000 });
+    const gate = deferred();
+    const blocker = s.run(() => gate.promise);
+    const queued = s.run(() => 1, { signal: ac.signal, timeout: 1000 });
+    // While it waits its turn, its abort listener is there.
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    gate.resolve();
+    await blocker;
+    expect(await queued).toBe(1);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     expect(vi.getTimerCount()).toBe(0);
     // An abort after completion changes nothing.
     ac.abort();
-    expect(s.stats()).toMatchObject({ completed: 1, failed: 0, cancelled: 0 });
+    expect(s.stats()).toMatchObject({ completed: 2, failed: 0, cancelled: 0 });
   });
 });
 
