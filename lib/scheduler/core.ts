@@ -298,6 +298,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     this.wakeIdleWaiters();
     if (this.state === 'closing') {
       this.state = 'closed';
+      this.lanes.endPauses();
       const resolve = this.closeResolve!;
       if (this.gate === undefined) resolve();
       else this.gate.close(resolve);

@@ -148,6 +148,8 @@ export class Scheduler extends SchedulerCore {
   pauseFor(ms: number, key?: string): void {
     checkDuration('ms', ms, false);
     if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
+    // Closed: nothing will wait on it, and its timer would outlive the scheduler.
+    if (this.state === 'closed') return;
     this.lanes.pause(key, ms);
   }
 

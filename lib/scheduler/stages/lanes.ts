@@ -162,6 +162,16 @@ export class Lanes implements Stage {
     for (const lane of this.lanes.values()) lane.pauseTimer?.unref();
   }
 
+  /** The scheduler closed: no task will wait on a pause again. */
+  endPauses(): void {
+    for (const [key, lane] of this.lanes) {
+      clearTimer(lane.pauseTimer);
+      lane.pauseTimer = undefined;
+      lane.pausedUntil = 0;
+      this.forgetIfIdle(key, lane);
+    }
+  }
+
   private laneFor(key: string): Lane {
     let lane = this.lanes.get(key);
     if (lane === undefined) {
