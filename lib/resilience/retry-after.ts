@@ -1,6 +1,9 @@
 // How long a server asked us to wait, read from an error whatever client threw it: an
-// explicit `retryAfterMs`, fetch Headers, Axios responses, OpenAI/Anthropic SDK errors, or
-// plain header objects in any casing. Anything unparseable counts as "no advice".
+// explicit `retryAfterMs`, fetch Headers, Axios responses, OpenAI/Anthropic SDK errors, the
+// AI SDK's APICallError, or plain header objects in any casing; through `cause` chains and
+// the AI SDK's RetryError. Anything unparseable counts as "no advice".
+
+import { errorLayers } from './error-chain.js';
 
 type Bag = Record<string, unknown>;
 
@@ -12,13 +15,22 @@ const HTTP_DATE = /^\s*(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s/i;
 /**
  * Milliseconds the server asked the caller to wait before retrying, or undefined when the
  * error carries no usable advice. `retry-after-ms` wins over `retry-after` (it is more
- * precise); an HTTP-date in the past means 0.
+ * precise); an HTTP-date in the past means 0. The outermost layer with advice wins; a
+ * RetryError's is its last attempt's, the freshest the server gave.
  */
 export function retryAfterMs(err: unknown, now: number = Date.now()): number | undefined {
-  if (!isBag(err)) return undefined;
+  for (const layer of errorLayers(err)) {
+    const ms = advice(layer, now);
+    if (ms !== undefined) return ms;
+  }
+  return undefined;
+}
+
+function advice(err: Bag, now: number): number | undefined {
   const own = err.retryAfterMs;
   if (typeof own === 'number' && Number.isFinite(own) && own >= 0) return own;
-  const sources = [err.headers, isBag(err.response) ? err.response.headers : undefined];
+  // The AI SDK's APICallError keeps them in `responseHeaders`, a plain lower-cased record.
+  const sources = [err.headers, isBag(err.response) ? err.response.headers : undefined, err.responseHeaders];
   for (const headers of sources) {
     const ms = fromHeaders(headers, now);
     if (ms !== undefined) return ms;
