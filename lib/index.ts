@@ -14,7 +14,7 @@ export type { AdaptiveConcurrency } from './scheduler/adaptive.js';
 export { limit } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
 export {
-  retry, backoffDelay, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs,
+  retry, backoffDelay, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs, attemptsSpent,
   TokenBucket, RateLimiter, CircuitBreaker,
 } from './resilience/index.js';
 export type {

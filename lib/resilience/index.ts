@@ -8,6 +8,7 @@ export type { RetryBudgetOptions } from './retry-budget.js';
 export { classify } from './classify.js';
 export type { FailureClass } from './classify.js';
 export { retryAfterMs } from './retry-after.js';
+export { attemptsSpent } from './error-chain.js';
 export { TokenBucket } from './token-bucket.js';
 export type { TokenBucketOptions, TakeOptions } from './token-bucket.js';
 export { RateLimiter } from './rate-limiter.js';

@@ -3,6 +3,7 @@
 // itself and release its slot while a task waits out its backoff.
 
 import { classify } from './classify.js';
+import { attemptsSpent } from './error-chain.js';
 import { retryAfterMs } from './retry-after.js';
 import { RetryBudget } from './retry-budget.js';
 import { clearTimer, setTimer } from '../timer.js';
@@ -112,6 +113,8 @@ export async function retry<T>(fn: (ctx: RetryContext) => T | Promise<T>, option
       return await untilAborted(fn, { attempt, signal });
     } catch (err) {
       if (signal.aborted) throw abortReason(signal);
+      // An AI SDK RetryError stands for every call the SDK made: each counts as an attempt.
+      attempt += attemptsSpent(err) - 1;
       if (attempt > opts.retries || !opts.shouldRetry(err, attempt)) throw err;
       if (opts.budget !== undefined && !opts.budget.tryRetry()) throw err;
       await sleep(backoffDelay(attempt, opts, err), signal);

@@ -1,3 +1,4 @@
+import { RetryError } from 'ai';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, normalizeRetryOptions, retry, type BackoffOptions } from '../../lib/resilience/retry.js';
 import { RetryBudget } from '../../lib/resilience/retry-budget.js';
@@ -268,5 +269,18 @@ describe('retry', () => {
 
   it('accepts a synchronous fn', async () => {
     await expect(retry(() => 42)).resolves.toBe(42);
+  });
+
+  it('counts every call of an AI SDK RetryError as an attempt', async () => {
+    const retried = new RetryError({ message: 'Failed after 2 attempts', reason: 'maxRetriesExceeded', errors: [transient(), transient()] });
+    const attempts: number[] = [];
+    const result = retry(({ attempt }) => {
+      attempts.push(attempt);
+      throw retried;
+    }, { retries: 2, minDelay: 10 });
+    const check = expect(result).rejects.toBe(retried);
+    await vi.runAllTimersAsync();
+    await check;
+    expect(attempts).toEqual([1, 3]);
   });
 });

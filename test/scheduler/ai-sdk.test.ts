@@ -94,4 +94,18 @@ describe('Scheduler with the AI SDK', () => {
     expect(startsOf(starts, 'b')[0]! - limitedAt).toBeGreaterThanOrEqual(2000);
     expect(startsOf(starts, 'a')[1]! - limitedAt).toBeGreaterThanOrEqual(2000);
   });
+
+  it('counts the calls of a RetryError against retries, so the two retry loops add up', async () => {
+    server.script({ status: 500, body: errorBody('openai', 'server_error') });
+    const s = new Scheduler({ concurrency: 1, retry: { retries: 2, minDelay: 10, jitter: 'none' } });
+    const starts: Start[] = [];
+    const before = server.arrivals.length;
+
+    const outcome = await settle(chat(s, 'a', 'tenant', 1, starts));
+
+    expect(outcome).toMatchObject({ status: 'rejected', reason: { reason: 'maxRetriesExceeded' } });
+    // Two ringleader attempts of two SDK calls each, where retries alone would allow three.
+    expect(startsOf(starts, 'a')).toHaveLength(2);
+    expect(server.arrivals.length - before).toBe(4);
+  });
 });

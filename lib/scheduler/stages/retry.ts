@@ -4,6 +4,7 @@
 
 import { TimeoutError } from '../../errors.js';
 import { classify } from '../../resilience/classify.js';
+import { attemptsSpent } from '../../resilience/error-chain.js';
 import { backoffDelay } from '../../resilience/retry.js';
 import type { Node, Settlement } from '../task.js';
 import type { Stage } from './stage.js';
@@ -28,6 +29,9 @@ export class RetryStage implements Stage {
     if (policy === undefined || this.killed() || x.signal?.aborted) return -1;
     // Aborts and closes are answers, not failures: never retried whatever shouldRetry says.
     if (classify(err) === 'abort' && !(err instanceof TimeoutError)) return -1;
+    // An AI SDK RetryError stands for every call the SDK made: each counts as an attempt, so
+    // the two retry loops add up instead of multiplying.
+    x.attempt += attemptsSpent(err) - 1;
     if (x.attempt > policy.retries || !policy.shouldRetry(err, x.attempt)) return -1;
     if (policy.budget !== undefined && !policy.budget.tryRetry()) return -1;
     return backoffDelay(x.attempt, policy, err);
