@@ -11,7 +11,7 @@ export type {
 } from './scheduler/scheduler.js';
 export type { Gate, GateRequest, GateStore, GateTicket, GlobalOptions } from './scheduler/gate.js';
 export type { AdaptiveConcurrency } from './scheduler/adaptive.js';
-export { limit } from './scheduler/limit.js';
+export { limit, limitFunction } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
 export {
   retry, backoffDelay, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs, attemptsSpent,

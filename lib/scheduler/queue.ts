@@ -182,7 +182,7 @@ export abstract class TaskQueue extends EventEmitter {
     if (x !== undefined) x.where = NOWHERE;
   }
 
-  protected rejectQueued(reason: () => Error): void {
+  protected rejectQueued(reason: () => unknown): void {
     this.rejectList(this.waitingRoom, reason);
     for (const level of this.levels.all()) this.rejectList(level, reason);
     for (const parked of this.lanes.parkedLists()) this.rejectList(parked, reason);
@@ -192,7 +192,7 @@ export abstract class TaskQueue extends EventEmitter {
   }
 
   // Waiting-room nodes were never admitted (refused); sleeping ones had started (failed).
-  protected rejectList(list: List<Node>, reason: () => Error): void {
+  protected rejectList(list: List<Node>, reason: () => unknown): void {
     for (let node = list.shift(); node !== undefined; node = list.shift()) {
       const x = node.x;
       if (list === this.waitingRoom) {
@@ -221,9 +221,12 @@ export abstract class TaskQueue extends EventEmitter {
     this.drain();
   }
 
-  /** Rejects every queued, waiting-for-room and retrying task with ClosedError; running tasks go on. */
-  clear(): void {
-    this.rejectQueued(() => new ClosedError('queue cleared'));
+  /**
+   * Rejects every queued, waiting-for-room and retrying task with ClosedError, or with
+   * `reason` when one is given (limit()'s rejectOnClear gives an AbortError); running tasks go on.
+   */
+  clear(reason?: unknown): void {
+    this.rejectQueued(reason === undefined ? () => new ClosedError('queue cleared') : () => reason);
     this.afterRemoval();
   }
 
