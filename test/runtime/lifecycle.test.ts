@@ -51,9 +51,9 @@ describe('WorkerPool.open', () => {
 describe('WorkerPool.run', () => {
   it('validates run options', async () => {
     pool = await open({ threads: 1 });
-    expect(() => pool!.run(1, { key: 5 as never })).toThrow(TypeError);
-    expect(() => pool!.run(1, { signal: {} as never })).toThrow(TypeError);
-    expect(() => pool!.run(1, { transferList: 'x' as never })).toThrow(TypeError);
+    await expect(pool.run(1, { key: 5 as never })).rejects.toThrow(TypeError);
+    await expect(pool.run(1, { signal: {} as never })).rejects.toThrow(TypeError);
+    await expect(pool.run(1, { transferList: 'x' as never })).rejects.toThrow(TypeError);
   });
 
   it('rejects only the task whose data cannot be cloned, with a TypeError', async () => {
