@@ -1,4 +1,5 @@
-// One benchmark cell in a fresh process: `node cell.mjs <ringleader|piscina|single> <cpu|tiny>`.
+// One benchmark cell in a fresh process: `node cell.mjs <ringleader|ringleader-pfile|piscina|single> <cpu|tiny>`
+// (ringleader-pfile: WorkerPool on piscina's own worker file, a bare default export).
 // A closed loop keeps WINDOW tasks outstanding until TASKS are done; prints one JSON line.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
@@ -13,6 +14,10 @@ const WINDOW = 32 * THREADS;
 async function pool() {
   if (impl === 'ringleader') {
     const p = await WorkerPool.open({ filename: new URL('./ringleader-worker.mjs', import.meta.url), threads: THREADS });
+    return { run: (d) => p.run(d), close: () => p.close() };
+  }
+  if (impl === 'ringleader-pfile') {
+    const p = await WorkerPool.open({ filename: new URL('./piscina-worker.mjs', import.meta.url), threads: THREADS });
     return { run: (d) => p.run(d), close: () => p.close() };
   }
   const p = new Piscina({ filename: new URL('./piscina-worker.mjs', import.meta.url).href, minThreads: THREADS, maxThreads: THREADS });

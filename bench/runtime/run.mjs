@@ -11,7 +11,8 @@ const cell = fileURLToPath(new URL('./cell.mjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TASKS = Number(process.env.RUNTIME_BENCH_TASKS ?? 100_000);
 const THREADS = Number(process.env.RUNTIME_BENCH_THREADS ?? 2);
-const CELLS = [['ringleader', 'cpu'], ['piscina', 'cpu'], ['single', 'cpu'], ['ringleader', 'tiny'], ['piscina', 'tiny']];
+const CELLS = [['ringleader', 'cpu'], ['ringleader-pfile', 'cpu'], ['piscina', 'cpu'], ['single', 'cpu'], ['ringleader', 'tiny'],
+  ['ringleader-pfile', 'tiny'], ['piscina', 'tiny']];
 const json = process.argv.includes('--json');
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 
@@ -53,14 +54,17 @@ const rl = (k) => results[`ringleader/${k}`];
 const pi = (k) => results[`piscina/${k}`];
 log('');
 log('ratios (> 1 means WorkerPool is better: more tasks/s, lower p99, less event-loop delay)');
-log(markdownTable(['', 'tasks/s', 'p99 latency', 'event loop p99'], ['cpu', 'tiny'].map((k) => [
-  `WorkerPool vs piscina, ${k}`, `${(rl(k).tasksPerSec / pi(k).tasksPerSec).toFixed(2)}×`,
-  `${(pi(k).p99Ms / rl(k).p99Ms).toFixed(2)}×`, `${(pi(k).loopP99Ms / rl(k).loopP99Ms).toFixed(2)}×`,
-])));
+const pf = (k) => results[`ringleader-pfile/${k}`];
+log(markdownTable(['', 'tasks/s', 'p99 latency', 'event loop p99'], [['defineWorker file', rl], ["piscina's own file", pf]].flatMap(([label, ours]) =>
+  ['cpu', 'tiny'].map((k) => [
+    `WorkerPool (${label}) vs piscina, ${k}`, `${(ours(k).tasksPerSec / pi(k).tasksPerSec).toFixed(2)}×`,
+    `${(pi(k).p99Ms / ours(k).p99Ms).toFixed(2)}×`, `${(pi(k).loopP99Ms / ours(k).loopP99Ms).toFixed(2)}×`,
+  ]))));
 
 const targets = [
   ['CPU-bound: WorkerPool ≥ piscina tasks/s', rl('cpu').tasksPerSec / pi('cpu').tasksPerSec, 1],
   ['tiny: WorkerPool ≥ piscina tasks/s', rl('tiny').tasksPerSec / pi('tiny').tasksPerSec, 1],
+  ["tiny, piscina's own worker file: WorkerPool ≥ piscina tasks/s", pf('tiny').tasksPerSec / pi('tiny').tasksPerSec, 1],
   [`CPU-bound: WorkerPool (${THREADS} threads) ≥ 1.7× single thread`, rl('cpu').tasksPerSec / results['single/cpu'].tasksPerSec, 1.7],
 ];
 log('');

@@ -12,10 +12,15 @@ export interface InitMessage {
   started: SharedArrayBuffer;
   /** Core to pin to, or null when the pool was opened without `pin`. */
   core: number | null;
+  /** The user's worker file, which the bootstrap imports. */
+  filename: string;
 }
 
 export const enum Op { Run, Cancel }
-export type Request = [Op.Run, id: number, data: unknown, key: string | undefined] | [Op.Cancel, id: number];
+/** `name` picks a named handler (an export of the worker file); absent: the default one. */
+export type Request =
+  | [Op.Run, id: number, data: unknown, key: string | undefined, name?: string]
+  | [Op.Cancel, id: number];
 
 export const enum Outcome { Ok, Error, Skipped }
 export type Reply =

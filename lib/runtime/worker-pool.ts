@@ -2,7 +2,7 @@
 // routing (same key → same worker, across crashes), bounded per-worker queues, cancellation
 // that never kills a worker, and crash isolation that rejects only the tasks that were running.
 
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,8 @@ export interface PoolRunOptions {
   signal?: AbortSignal;
   /** Moved to the worker instead of copied; they are unusable in this thread afterwards. */
   transferList?: readonly Transferable[];
+  /** Which exported function of the worker file runs the task (piscina's `name`). Default: its default export. */
+  name?: string;
 }
 
 export interface WorkerStats {
@@ -81,6 +83,12 @@ export interface WorkerPoolStats {
 // Tasks a worker holds at once. Enough to keep it busy while replies travel back; small
 // enough that a cancel usually overtakes a task before it starts.
 const WINDOW = 64;
+// Every worker starts in the bootstrap, which loads the user's file. Run from the TypeScript
+// sources (the tests do), the compiled one in dist/ stands in: a worker cannot load .ts.
+const BOOTSTRAP = ((): URL => {
+  const here = new URL('./bootstrap.js', import.meta.url);
+  return existsSync(here) ? here : new URL('../../dist/runtime/bootstrap.js', import.meta.url);
+})();
 const ON_FULL: readonly OnFull[] = ['reject', 'wait', 'drop-oldest'];
 
 const enum State { Waiting, Queued, InFlight }
@@ -98,6 +106,7 @@ class PoolTask implements Linked {
 
   constructor(readonly slot: Slot, readonly data: unknown, readonly key: string | undefined,
     readonly transferList: readonly Transferable[] | undefined, readonly signal: AbortSignal | undefined,
+    readonly name: string | undefined,
     readonly resolve: (value: unknown) => void, readonly reject: (reason: unknown) => void) {}
 }
 
@@ -190,6 +199,7 @@ export class WorkerPool {
     let key: string | undefined;
     let signal: AbortSignal | undefined;
     let transferList: readonly Transferable[] | undefined;
+    let name: string | undefined;
     // Bad options reject, as Scheduler.run's do: a caller awaiting run() sees one error path.
     if (options !== undefined) {
       try {
@@ -200,6 +210,10 @@ export class WorkerPool {
         transferList = options.transferList;
         if (transferList !== undefined && !Array.isArray(transferList)) {
           throw new TypeError(`transferList must be an array, got ${describe(transferList)}`);
+        }
+        name = options.name;
+        if (name !== undefined && (typeof name !== 'string' || name === '')) {
+          throw new TypeError(`name must be a non-empty string, got ${describe(name)}`);
         }
       } catch (err) {
         return Promise.reject(err);
@@ -217,7 +231,7 @@ export class WorkerPool {
       resolve = res as (value: unknown) => void;
       reject = rej;
     });
-    const task = new PoolTask(slot, data, key, transferList, signal, resolve, reject);
+    const task = new PoolTask(slot, data, key, transferList, signal, name, resolve, reject);
     this.admit(slot, task);
     return promise;
   }
@@ -381,7 +395,7 @@ export class WorkerPool {
       task.id = slot.seq;
       task.state = State.InFlight;
       slot.inFlight.set(task.id, task);
-      slot.outbox.push([Op.Run, task.id, task.data, task.key]);
+      slot.outbox.push(task.name === undefined ? [Op.Run, task.id, task.data, task.key] : [Op.Run, task.id, task.data, task.key, task.name]);
       if (task.transferList !== undefined) slot.outTransfers.push(...task.transferList);
     }
     if (slot.outbox.length > 0) this.scheduleFlush(slot);
@@ -470,7 +484,7 @@ export class WorkerPool {
   private spawn(slot: Slot): void {
     const { port1, port2 } = new MessageChannel();
     const started = new SharedArrayBuffer(4);
-    const worker = new Worker(this.options.path, {
+    const worker = new Worker(BOOTSTRAP, {
       workerData: this.options.workerData,
       // Workers inherit execArgv, and --input-type (from `node -e`) makes a file worker fail to load.
       execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
@@ -485,6 +499,7 @@ export class WorkerPool {
     const cores = this.options.cores;
     const init: InitMessage = {
       ringleaderInit: true, port: port2, started, core: cores === null ? null : cores[slot.index % cores.length]!,
+      filename: this.options.path,
     };
     worker.postMessage(init, [port2]);
     port1.on('message', (message: Reply[] | ReadyMessage) => {
@@ -534,7 +549,7 @@ export class WorkerPool {
     const why = cause instanceof Error ? cause.message : `exit code ${code}`;
     if (!slot.ready) {
       const err = new WorkerCrashedError(
-        `worker ${slot.index} failed to start from ${this.options.path} (${cause === undefined ? `it exited with code ${code} before calling defineWorker()` : why})`,
+        `worker ${slot.index} failed to start from ${this.options.path} (${cause === undefined ? `it exited with code ${code} before it was ready` : why})`,
         slot.index, code, { cause });
       if (slot.starting !== undefined) {
         slot.starting.reject(err);

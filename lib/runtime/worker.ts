@@ -1,11 +1,12 @@
-// The worker side of a WorkerPool: the user's worker file calls defineWorker(handler) and
-// this module runs tasks one at a time, honours cancels, and batches replies to the pool.
+// The worker side of a WorkerPool: runs the handlers of the user's worker file (given with
+// defineWorker, or exported piscina-style) one task at a time, honours cancels, and
+// batches replies to the pool.
 
 import { isMainThread, parentPort, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { messageOf } from '../validate.js';
 import { pinCurrentThread } from './pin.js';
 import {
-  isInit, Op, Outcome, serializeError, type InitMessage, type ReadyMessage, type Reply, type Request,
+  Op, Outcome, serializeError, type InitMessage, type ReadyMessage, type Reply, type Request,
 } from './protocol.js';
 
 export interface WorkerContext {
@@ -22,6 +23,9 @@ export interface WorkerContext {
 
 export type WorkerHandler<D = unknown, R = unknown> = (data: D, ctx: WorkerContext) => R | PromiseLike<R>;
 
+/** A worker file's handlers: `default` runs tasks given no `name`. */
+export type Handlers = ReadonlyMap<string, WorkerHandler>;
+
 // A reply batch goes out when the worker is about to idle or await, or once it holds
 // this many results or this many ms of them, so callers of long runs are not starved.
 const FLUSH_COUNT = 64;
@@ -32,7 +36,8 @@ class Task implements WorkerContext {
   transfers: Transferable[] | undefined = undefined;
   private controller: AbortController | undefined = undefined;
 
-  constructor(readonly id: number, readonly data: unknown, readonly key: string | undefined) {}
+  constructor(readonly id: number, readonly data: unknown, readonly key: string | undefined,
+    readonly name: string | undefined) {}
 
   // Most handlers never look at the signal; building the controller lazily keeps tiny tasks cheap.
   get signal(): AbortSignal {
@@ -62,13 +67,17 @@ class Runner {
   private transfers: Transferable[] = [];
   private firstReplyAt = 0;
 
-  constructor(private readonly handler: WorkerHandler, private readonly port: MessagePort,
-    private readonly started: Int32Array) {}
+  private readonly main: WorkerHandler | undefined;
+
+  constructor(private readonly handlers: Handlers, private readonly port: MessagePort,
+    private readonly started: Int32Array) {
+    this.main = handlers.get('default');
+  }
 
   accept(batch: Request[]): void {
     for (const req of batch) {
       if (req[0] === Op.Run) {
-        this.queue.push(new Task(req[1], req[2], req[3]));
+        this.queue.push(new Task(req[1], req[2], req[3], req[4]));
       } else if (this.running?.id === req[1]) {
         this.running.cancel();
       } else {
@@ -95,7 +104,7 @@ class Runner {
       const t0 = performance.now();
       let out: unknown;
       try {
-        out = this.handler(task.data, task);
+        out = this.handlerFor(task.name)(task.data, task);
       } catch (err) {
         this.reply([task.id, Outcome.Error, serializeError(err), performance.now() - t0], undefined);
         continue;
@@ -112,6 +121,15 @@ class Runner {
       this.reply([task.id, Outcome.Ok, out, performance.now() - t0], task.transfers);
     }
     if (this.running === undefined) this.flush();
+  }
+
+  private handlerFor(name: string | undefined): WorkerHandler {
+    const handler = name === undefined ? this.main : this.handlers.get(name);
+    if (handler !== undefined) return handler;
+    const names = [...this.handlers.keys()].join(', ');
+    throw new TypeError(name === undefined
+      ? `this worker file has no default handler; run(data, { name }) one of: ${names}`
+      : `this worker file has no handler named ${JSON.stringify(name)}; it has: ${names}`);
   }
 
   private finish(reply: Reply, transfers: Transferable[] | undefined): void {
@@ -152,30 +170,48 @@ class Runner {
   }
 }
 
-let defined = false;
+// The bootstrap leaves the pool's init here before it imports the user's file, so that a
+// defineWorker() the file calls while loading (from any copy of this module) starts at once.
+const INIT = Symbol.for('ringleader.workerInit');
+interface InitSlot {
+  init: InitMessage;
+  started: boolean;
+}
+const slot = (): InitSlot | undefined => (globalThis as { [INIT]?: InitSlot })[INIT];
+
+/** @internal The bootstrap hands over the pool's init message before loading the worker file. */
+export function acceptInit(init: InitMessage): void {
+  (globalThis as { [INIT]?: InitSlot })[INIT] = { init, started: false };
+}
+
+/** @internal Whether the worker file started itself with defineWorker(). */
+export function workerStarted(): boolean {
+  return slot()?.started === true;
+}
 
 /**
  * Makes this worker file a WorkerPool worker: `handler(data, { signal, key })` runs each task,
  * one at a time per worker (the next starts when an async handler settles); its return value
- * is the task's result, and what it throws rejects that task only.
+ * is the task's result, and what it throws rejects that task only. A file may instead export
+ * its handler (default export or `module.exports`) and named ones, as with piscina.
  */
 export function defineWorker<D = unknown, R = unknown>(handler: WorkerHandler<D, R>): void {
   if (typeof handler !== 'function') throw new TypeError('defineWorker(handler): handler must be a function');
-  if (isMainThread || parentPort === null) throw new Error('defineWorker() must run in a worker started by WorkerPool');
-  if (defined) throw new Error('defineWorker() was already called in this worker');
-  defined = true;
-  const parent = parentPort;
-  const onInit = (message: unknown): void => {
-    if (!isInit(message)) return;
-    parent.off('message', onInit);
-    start(handler as WorkerHandler, message);
-  };
-  parent.on('message', onInit);
+  const pending = slot();
+  if (isMainThread || parentPort === null || pending === undefined) {
+    throw new Error('defineWorker() must run in a worker started by WorkerPool');
+  }
+  if (pending.started) throw new Error('defineWorker() was already called in this worker');
+  startHandlers(new Map([['default', handler as WorkerHandler]]));
 }
 
-function start(handler: WorkerHandler, init: InitMessage): void {
+/** @internal Starts serving tasks with these handlers (once per worker). */
+export function startHandlers(handlers: Handlers): void {
+  const pending = slot()!;
+  pending.started = true;
+  const init = pending.init;
   const ready: ReadyMessage = { ready: init.core === null ? null : pinCurrentThread(init.core) };
-  const runner = new Runner(handler, init.port, new Int32Array(init.started));
+  const runner = new Runner(handlers, init.port, new Int32Array(init.started));
   // A handler that calls process.exit() would otherwise take the batched results of the
   // tasks it ran before with it, and the pool would report those tasks as crashed.
   process.on('exit', () => runner.flush());
