@@ -14,13 +14,14 @@ export type { AdaptiveConcurrency } from './scheduler/adaptive.js';
 export { limit, limitFunction } from './scheduler/limit.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
 export {
-  retry, backoffDelay, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs, attemptsSpent,
+  retry, backoffDelay, backoffSequence, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs, attemptsSpent,
   TokenBucket, RateLimiter, CircuitBreaker,
 } from './resilience/index.js';
 export type {
   RetryOptions, NormalizedRetryOptions, BackoffOptions, RetryContext, Jitter, RetryBudgetOptions, FailureClass,
   TokenBucketOptions, TakeOptions, RateOptions, RateLimiterOptions, RateCharge, BreakerOptions, BreakerState, BreakerEvents,
-  BreakerOpenError,
+  BreakerOpenError, BackoffSequence, RetryOutcome, RetryEvent, GiveUpEvent, BreakerMode, BreakerEvent, BreakEvent, BreakerIsolation,
+  ExecuteOptions, WindowBreakerOptions, ConsecutiveBreakerOptions, CountBreakerOptions, SamplingBreakerOptions,
 } from './resilience/index.js';
 export { Engine, IdentityLockedError, probe, pinCurrentThread } from './engine/index.js';
 export type { BackendChoice, BackendName, EngineOptions, FileStat, ReadFilesOptions } from './engine/index.js';

@@ -25,7 +25,16 @@ export async function invoke(s: AttemptHost, node: Node, ctx: Context, breaker: 
       ctx.ticket = await gate.enter(ctx, node.x!.tokens);
       ctx.atGate = false;
     }
-    const call = (): unknown => (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx)));
+    const call = (): unknown => (breaker === undefined ? node.fn(ctx) : breaker.execute(async () => node.fn(ctx), {
+      // Made only if the attempt has to wait: most attempts never read ctx.signal.
+      get signal() {
+        return ctx.signal;
+      },
+      // Waiting on a half-open probe lends the attempt's slots out, as ctx.yield does: one
+      // key's probe never holds slots other keys need, and the wait still ends with the
+      // attempt's timeout or signal.
+      whileWaiting: (wait) => ctx.yield(wait),
+    }));
     const parent = s._parent();
     value = await (parent === undefined ? call() : parent.run((pctx) => {
       ctx.parent = pctx as Context;

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CircuitOpenError } from '../../lib/errors.js';
-import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../../lib/resilience/circuit-breaker.js';
+import { CircuitBreaker, type BreakerState, type WindowBreakerOptions } from '../../lib/resilience/circuit-breaker.js';
 
 const boom = (): Promise<never> => Promise.reject(Object.assign(new Error('boom'), { status: 500 }));
 const ok = (): Promise<string> => Promise.resolve('ok');
 
-function setup(options: Partial<BreakerOptions> = {}) {
+function setup(options: Partial<WindowBreakerOptions> = {}) {
   let t = 0;
   const breaker = new CircuitBreaker({ failureThreshold: 3, windowMs: 10_000, halfOpenAfter: 1_000, now: () => t, ...options });
   const changes: Array<[BreakerState, BreakerState]> = [];
@@ -65,8 +65,8 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('half-open');
   });
 
-  it('lets exactly one probe through while half-open', async () => {
-    const { breaker, fail, advance } = setup();
+  it("with halfOpen 'reject', lets exactly one probe through while half-open", async () => {
+    const { breaker, fail, advance } = setup({ halfOpen: 'reject' });
     await fail(3);
     advance(1_000);
     let finish!: (v: string) => void;

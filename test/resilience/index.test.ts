@@ -4,7 +4,8 @@ import * as resilience from '../../lib/resilience/index.js';
 describe('resilience index', () => {
   it('re-exports every public policy', () => {
     expect(Object.keys(resilience).sort()).toEqual([
-      'CircuitBreaker', 'RateLimiter', 'RetryBudget', 'TokenBucket', 'attemptsSpent', 'backoffDelay', 'classify',
+      'CircuitBreaker', 'RateLimiter', 'RetryBudget', 'TokenBucket', 'attemptsSpent', 'backoffDelay', 'backoffSequence',
+      'classify',
       'isRetryable', 'normalizeRetryOptions', 'retry', 'retryAfterMs',
     ]);
   });

@@ -14,15 +14,28 @@ export class BreakerStage {
     if (key === undefined) return this.shared;
     let breaker = this.byKey.get(key);
     if (breaker === undefined) {
-      breaker = new CircuitBreaker({ ...this.options, now: this.now });
+      breaker = new CircuitBreaker({ ...this.options, ...this.keyedHooks(key), now: this.now });
       this.byKey.set(key, breaker);
     }
     return breaker;
   }
 
-  /** A key went idle: its breaker is kept only while it is not closed, so keys do not pile up. */
+  /**
+   * A key went idle: its breaker is kept only while it is not closed, so keys do not pile
+   * up. Read without consulting the breaker, so no transition (and no hook) runs here.
+   */
   forget(key: string): void {
     const breaker = this.byKey.get(key);
-    if (breaker !== undefined && breaker.state === 'closed') this.byKey.delete(key);
+    if (breaker !== undefined && breaker.idle) this.byKey.delete(key);
+  }
+
+  // The options' hooks are shared by every key's breaker: each event says whose it is.
+  private keyedHooks(key: string): Pick<BreakerOptions, 'onBreak' | 'onReset' | 'onHalfOpen'> {
+    const { onBreak, onReset, onHalfOpen } = this.options;
+    return {
+      onBreak: onBreak === undefined ? undefined : (event) => onBreak({ ...event, key }),
+      onReset: onReset === undefined ? undefined : (event) => onReset({ ...event, key }),
+      onHalfOpen: onHalfOpen === undefined ? undefined : (event) => onHalfOpen({ ...event, key }),
+    };
   }
 }
