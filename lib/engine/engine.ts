@@ -2,9 +2,11 @@
 // argument before anything reaches native code, picks io_uring -> threads -> js under
 // 'auto' (RINGLEADER_BACKEND forces one), and records why it fell back.
 import { availableParallelism } from 'node:os';
+import { channels, type EngineBatchMessage } from '../diagnostics.js';
 import { ClosedError } from '../errors.js';
 import { checkInteger, checkObject, describe, messageOf } from '../validate.js';
 import { FallbackBackend } from './fallback.js';
+import { learnFsErrors } from './fs-error.js';
 import { holdIdentity } from './identity-guard.js';
 import { NativeBackend } from './native-backend.js';
 import { type Addon, loadAddon } from './native.js';
@@ -71,7 +73,10 @@ export class Engine {
     // would fight the event loop for its own CPU.
     const pin = options.pin ?? shards < availableParallelism();
     if (typeof pin !== 'boolean') throw new TypeError(`pin must be a boolean, got ${describe(pin)}`);
-    return new Engine(Engine.resolve(choice, forced !== undefined && forced !== '', shards, pin, queueDepth), shards);
+    const resolved = Engine.resolve(choice, forced !== undefined && forced !== '', shards, pin, queueDepth);
+    // Native errors are built to look like this Node's fs.promises ones (js gets them as is).
+    if (resolved.backend.name !== 'js') await learnFsErrors();
+    return new Engine(resolved, shards);
   }
 
   private static resolve(choice: BackendChoice, forced: boolean, shards: number, pin: boolean, queueDepth: number): Resolved {
@@ -126,7 +131,31 @@ export class Engine {
     const settle = options.settle ?? false;
     if (typeof settle !== 'boolean') throw new TypeError(`settle must be a boolean, got ${describe(settle)}`);
     if (this.closed !== undefined) throw new ClosedError('engine is closed');
+    if (channels.engineBatch.hasSubscribers) return this.readObserved(paths, settle);
     return settle ? this.impl.readFiles(paths, true) : this.impl.readFiles(paths, false);
+  }
+
+  // Always settled underneath so the message counts every file; the caller still sees its own mode.
+  private async readObserved(paths: readonly string[], settle: boolean): Promise<Buffer[] | PromiseSettledResult<Buffer>[]> {
+    const t0 = performance.now();
+    const results = await this.impl.readFiles(paths, true);
+    let bytes = 0;
+    let failed = 0;
+    for (const r of results) {
+      if (r.status === 'fulfilled') bytes += r.value.length;
+      else failed++;
+    }
+    const message: EngineBatchMessage = {
+      backend: this.backend, files: paths.length, bytes, durationUs: Math.round((performance.now() - t0) * 1000), failed,
+    };
+    channels.engineBatch.publish(message);
+    if (settle) return results;
+    const buffers: Buffer[] = [];
+    for (const r of results) {
+      if (r.status === 'rejected') throw r.reason;
+      buffers.push(r.value);
+    }
+    return buffers;
   }
 
   async writeFile(path: string, data: Uint8Array | string): Promise<void> {

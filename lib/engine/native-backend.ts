@@ -3,7 +3,7 @@
 // callback per finished chunk, and cuts Buffer views out of that chunk's single arena -
 // no promise, no finalizer and no native call per file.
 import { ClosedError } from '../errors.js';
-import { fsError } from './fs-error.js';
+import { FileTooLargeError, fsError } from './fs-error.js';
 import { type Addon, type NativeEngine, kAdopted, kSyscalls } from './native.js';
 import { ReadJob } from './read-job.js';
 import type { EngineBackend, FileStat } from './types.js';
@@ -13,6 +13,7 @@ const kChunk = 256;
 // Fewer paths than this are not worth a crossing of their own while more are waiting.
 const kMinChunk = 16;
 const kECANCELED = -125;
+const kEFBIG = -27;
 const kIfmt = 0o170000;
 const kIfreg = 0o100000;
 const kIfdir = 0o040000;
@@ -60,7 +61,7 @@ class NativeReadJob extends ReadJob implements Pending {
   }
 
   /** One finished chunk starting at path index `start`. */
-  complete(start: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
+  complete(start: number, count: number, arena: ArrayBuffer, adopted: (Buffer | number | undefined)[] | undefined,
     data: number, slot: number, closing: boolean): void {
     if (this.done) return;
     const results = new Int32Array(arena, 0, count);
@@ -68,12 +69,13 @@ class NativeReadJob extends ReadJob implements Pending {
     for (let i = 0; i < count; i++) {
       const r = results[i]!;
       if (r >= 0) {
-        this.put(start + i, syscalls[i] === kAdopted ? adopted![i]! : Buffer.from(arena, data + i * slot, r));
+        this.put(start + i, syscalls[i] === kAdopted ? adopted![i] as Buffer : Buffer.from(arena, data + i * slot, r));
         continue;
       }
-      const reason = closing && r === kECANCELED
-        ? new ClosedError('engine closed before the read finished')
-        : fsError(r, kSyscalls[syscalls[i]!] ?? 'read', this.paths[start + i]!);
+      let reason: Error;
+      if (closing && r === kECANCELED) reason = new ClosedError('engine closed before the read finished');
+      else if (r === kEFBIG) reason = new FileTooLargeError(adopted![i] as number);
+      else reason = fsError(r, kSyscalls[syscalls[i]!] ?? 'read', this.paths[start + i]!);
       if (!this.putError(start + i, reason)) return;
     }
     this.finished(count);
@@ -219,7 +221,7 @@ export class NativeBackend implements EngineBackend {
     }
   }
 
-  private onRead(token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
+  private onRead(token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | number | undefined)[] | undefined,
     data: number, slot: number): void {
     const chunk = this.chunks.get(token);
     if (chunk !== undefined) {

@@ -40,10 +40,11 @@ export interface NativeEngineOptions {
 /**
  * Read batch: `arena` holds `count` int32 results and `count` uint8 syscall codes, then
  * from byte `data` one `slot`-byte slot per file; file i's bytes start at data + i * slot
- * unless its code is kAdopted, when they are `adopted[i]`. `nextBatch` is how many paths
- * the addon takes per readFiles call from now on.
+ * unless its code is kAdopted, when they are `adopted[i]`. A file refused as too large
+ * (result -EFBIG) has its size in `adopted[i]`. `nextBatch` is how many paths the addon
+ * takes per readFiles call from now on.
  */
-export type OnRead = (token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | undefined)[] | undefined,
+export type OnRead = (token: number, count: number, arena: ArrayBuffer, adopted: (Buffer | number | undefined)[] | undefined,
   data: number, slot: number, nextBatch: number) => void;
 export type OnWrite = (token: number, result: number, syscall: number) => void;
 export type OnStat = (token: number, result: number, syscall: number, size: number, mtimeSec: number,

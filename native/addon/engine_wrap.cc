@@ -506,7 +506,8 @@ void EngineWrap::deliver(uint32_t slot, bool from_loop) {
 }
 
 // Fills the arena's header (see Batch) with each op's result and syscall code, adopts
-// what outgrew its slot, and hands the arena to JS, which cuts view i at
+// what outgrew its slot (adopted[i] is then its Buffer, or for a file refused with
+// -EFBIG its size), and hands the arena to JS, which cuts view i at
 // data_offset + i * slot_size.
 void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
   Napi::Env env = env_;
@@ -520,6 +521,8 @@ void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
     if (op->result < 0) {
       results[i] = static_cast<int32_t>(op->result);
       syscalls[i] = syscall_code(op->syscall);
+      // A file refused as too large sends its size along, for fs.promises' message.
+      if (op->result == -EFBIG) adopts = true;
       continue;
     }
     const auto size = static_cast<std::size_t>(op->result);
@@ -540,6 +543,10 @@ void EngineWrap::deliver_reads(Batch& batch, bool from_loop) {
   Napi::Array adopted = adopts ? Napi::Array::New(env, n) : Napi::Array();
   if (adopts) {
     for (std::size_t i = 0; i < n; ++i) {
+      if (results[i] == -EFBIG) {
+        adopted.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(batch.ops[i]->stat.size)));
+        continue;
+      }
       if (syscalls[i] != kAdopted) continue;
       FileOp* op = batch.ops[i];
       const std::size_t size = op->data.size();

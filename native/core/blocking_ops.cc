@@ -19,7 +19,14 @@ int64_t fail_blocking(FileOp* op, int err, const char* syscall) {
   return op->result = -err;
 }
 
+// A file over the op's bound: -EFBIG, with the size the caller's error message names.
+int64_t too_large(FileOp* op, uint64_t size) {
+  op->stat.size = size;
+  return fail_blocking(op, EFBIG, "read");
+}
+
 void read_blocking(FileOp* op) {
+  const std::size_t max = read_bound(op);
   const int fd = ::open(op->path.c_str(), kReadFlags | O_CLOEXEC);
   if (fd < 0) {
     fail_blocking(op, errno, "open");
@@ -31,28 +38,27 @@ void read_blocking(FileOp* op) {
     ::close(fd);
     return;
   }
-  // A regular file's size bounds the read ("size reached"); procfs and devices report 0
-  // or nothing useful, so those read until EOF into a growing buffer.
+  // A regular file's size bounds the read ("size reached") and is checked before a byte
+  // is read, as fs.promises does; procfs and devices report 0 or nothing useful, so those
+  // read until EOF into a growing buffer, one byte past the bound at most.
   const bool sized = S_ISREG(st.st_mode) && st.st_size > 0;
-  if (sized && static_cast<uint64_t>(st.st_size) > kMaxReadBytes) {
-    fail_blocking(op, EFBIG, "read");
+  if (sized && static_cast<uint64_t>(st.st_size) > max) {
+    too_large(op, static_cast<uint64_t>(st.st_size));
     ::close(fd);
     return;
   }
   // A sized file that fits the caller's slot is read straight into it.
   const bool to_dest = sized && dest_usable(op) && static_cast<uint64_t>(st.st_size) <= op->dest_size;
   std::size_t cap = sized ? static_cast<std::size_t>(st.st_size) : first_capacity(op->size_hint);
+  if (!sized && cap > max + 1) cap = max + 1;
   std::size_t done = 0;
   int err = 0;
   if (!to_dest && !op->data.reserve(cap)) err = ENOMEM;
   while (err == 0) {
     if (done == cap) {
       if (sized) break;
-      if (cap >= kMaxReadBytes) {
-        err = EFBIG;
-        break;
-      }
-      cap = cap > kMaxReadBytes / 2 ? kMaxReadBytes : cap * 2;
+      // done <= max here, so the buffer can still grow to max + 1.
+      cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
       if (!op->data.reserve(cap)) {
         err = ENOMEM;
         break;
@@ -69,9 +75,16 @@ void read_blocking(FileOp* op) {
       break;
     } else {
       done += static_cast<std::size_t>(n);
+      if (done > max) err = EFBIG;
     }
   }
   ::close(fd);
+  if (err == EFBIG) {
+    op->data.set_size(0);
+    op->data.shrink_to_fit();
+    too_large(op, done);
+    return;
+  }
   if (err != 0) {
     fail_blocking(op, err, "read");
     return;

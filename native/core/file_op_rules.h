@@ -28,6 +28,9 @@ inline constexpr mode_t kWriteMode = 0666;
 
 inline bool valid_path(const std::string& path) { return path.find('\0') == std::string::npos; }
 
+// The op's size bound, never above Node's.
+inline std::size_t read_bound(const FileOp* op) { return op->max_size < kMaxReadBytes ? op->max_size : kMaxReadBytes; }
+
 inline bool dest_usable(const FileOp* op) {
   return op->dest != nullptr && op->dest_size != 0 && op->dest_size <= kMaxDestBytes;
 }

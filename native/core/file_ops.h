@@ -15,7 +15,8 @@ namespace ringleader {
 
 enum class OpKind : uint8_t { kNop, kReadFile, kWriteFile, kStat };
 
-// Files larger than this fail with -EFBIG, like fs.readFile's ERR_FS_FILE_TOO_LARGE.
+// Files larger than this fail with -EFBIG, like fs.readFile's ERR_FS_FILE_TOO_LARGE
+// (Node's kIoMaxLength, 2 GiB - 1).
 inline constexpr std::size_t kMaxReadBytes = 0x7fffffff;
 // Largest FileOp::dest honoured; one READ fills it.
 inline constexpr std::size_t kMaxDestBytes = std::size_t{1} << 30;
@@ -68,6 +69,11 @@ struct FileOp {
   std::size_t write_size = 0;
   std::size_t size_hint = 0;  // kReadFile: expected size, 0 when unknown
   bool keep_buffer = false;   // kReadFile: the caller reuses data's capacity, so skip the final shrink
+  // kReadFile: a file larger than this fails with -EFBIG, its size in stat.size. A regular
+  // file is refused by its size before its buffer grows; one without a size (procfs, a
+  // FIFO, a device) reads until EOF or until it passes the bound. Tests lower it; the
+  // addon keeps Node's bound. At most kMaxReadBytes.
+  std::size_t max_size = kMaxReadBytes;
   // kReadFile: borrowed memory (a slot of the caller's arena) the read lands in, so the
   // bytes need no copy afterwards. A file that fits stays there (in_dest set, data empty);
   // a larger one moves to `data`. Ignored when null, empty or over kMaxDestBytes.
@@ -86,7 +92,7 @@ struct FileOp {
   const char* syscall = nullptr;  // on failure, the step that failed, named as Node does
   Bytes data;                     // kReadFile: the contents, unless in_dest
   bool in_dest = false;           // kReadFile: the contents are dest[0, result)
-  StatInfo stat;                  // kStat
+  StatInfo stat;                  // kStat; kReadFile failing with -EFBIG: the size refused (or bytes seen so far)
 
   // Executor-private progress.
   struct Progress {
@@ -103,6 +109,7 @@ struct FileOp {
     uint32_t first_len = 0;
     int32_t first_res = 0;
     int32_t second_res = 0;
+    bool size_checked = false;  // io_uring: the statx that bounds a file outgrowing its first read ran
     std::size_t done = 0;  // bytes read or written so far
     struct statx stx;
   } progress;

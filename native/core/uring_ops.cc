@@ -1,7 +1,9 @@
 // io_uring mode: read = OPENAT -> READ -> READ, the second read proving EOF, then a
 // detached CLOSE; write = OPENAT -> WRITE -> CLOSE. Later steps are issued from earlier
 // steps' completions. A read with a caller's slot (FileOp::dest) lands there and moves
-// to its own buffer only when the file turns out larger.
+// to its own buffer only when the file turns out larger; such a file is then sized by a
+// STATX before its buffer grows, which refuses one over the bound and reads the rest of
+// one within it in a single exact buffer.
 #include "uring_ops.h"
 
 #include <fcntl.h>
@@ -19,7 +21,7 @@ namespace ringleader {
 namespace {
 
 enum Tag : unsigned { kTagNop, kTagOpen, kTagRead, kTagProbe, kTagWrite, kTagClose, kTagStatx, kTagDetached };
-enum Stage : uint8_t { kStageOpen, kStageFirst, kStageMore, kStageWrite, kStageClose, kStageSimple };
+enum Stage : uint8_t { kStageOpen, kStageFirst, kStageSize, kStageMore, kStageWrite, kStageClose, kStageSimple };
 
 constexpr uint64_t kTagMask = 7;
 static_assert(alignof(FileOp) > kTagMask, "op addresses need three free low bits for the step tag");
@@ -190,11 +192,10 @@ FileOp* UringFileOps::read_next(FileOp* op) {
   FileOp::Progress& p = op->progress;
   std::size_t cap = op->data.capacity();
   if (p.done == cap) {
-    if (cap >= kMaxReadBytes) {
-      close_detached(op);
-      return fail(op, -EFBIG, "read");
-    }
-    cap = cap > kMaxReadBytes / 2 ? kMaxReadBytes : cap * 2;
+    // advance_read refused anything past the bound, so the buffer can still grow to one
+    // byte past it: enough to tell a file of exactly the bound from a longer one.
+    const std::size_t limit = read_bound(op) + 1;
+    cap = cap > limit / 2 ? limit : cap * 2;
     if (!op->data.reserve(cap)) {
       close_detached(op);
       return fail(op, -ENOMEM, "read");
@@ -215,8 +216,55 @@ FileOp* UringFileOps::read_next(FileOp* op) {
   return nullptr;
 }
 
+FileOp* UringFileOps::check_size(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  p.size_checked = true;
+  const int r = reserve(1);
+  if (r < 0) {
+    close_detached(op);
+    return fail(op, r, "read");
+  }
+  // A direct descriptor has no fd to name, so that statx goes by path (a rename in
+  // between can only misjudge the bound; reading still stops one byte past it).
+  io_uring_sqe* s = sqe(op_data(op, kTagStatx), 0);
+  if (p.direct) {
+    prep_statx(s, AT_FDCWD, op->path.c_str(), AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_SIZE, &p.stx);
+  } else {
+    prep_statx(s, p.handle, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_TYPE | STATX_SIZE, &p.stx);
+  }
+  p.second_res = 0;
+  p.stage = kStageSize;
+  p.pending = 1;
+  return nullptr;
+}
+
+FileOp* UringFileOps::sized_read(FileOp* op) {
+  FileOp::Progress& p = op->progress;
+  // A failed statx only loses the shortcut: the read goes on growing to the bound.
+  const bool regular = p.second_res == 0 && (p.stx.stx_mask & (STATX_TYPE | STATX_SIZE)) == (STATX_TYPE | STATX_SIZE) &&
+                       S_ISREG(p.stx.stx_mode);
+  if (regular && p.stx.stx_size > read_bound(op)) {
+    close_detached(op);
+    return too_large(op, p.stx.stx_size);
+  }
+  if (stopping_) {
+    close_detached(op);
+    return fail(op, -ECANCELED, "read");
+  }
+  if (regular && p.stx.stx_size > p.done) {
+    // The rest in one read, and room for the EOF read after it to land in.
+    const std::size_t want = static_cast<std::size_t>(p.stx.stx_size) + kProbeBytes;
+    if (!op->data.reserve(want)) {
+      close_detached(op);
+      return fail(op, -ENOMEM, "read");
+    }
+  }
+  return read_next(op);
+}
+
 FileOp* UringFileOps::advance_read(FileOp* op) {
   FileOp::Progress& p = op->progress;
+  if (p.stage == kStageSize) return sized_read(op);
   if (p.stage == kStageOpen) {
     if (p.error != 0) return fail(op, p.error, p.error_syscall);
     if (stopping_) {
@@ -235,6 +283,8 @@ FileOp* UringFileOps::advance_read(FileOp* op) {
     const auto n2 = static_cast<std::size_t>(p.second_res);
     if (n2 == 0) {
       close_detached(op);
+      // A slot larger than the bound can hold a whole file that is still too large.
+      if (n1 > read_bound(op)) return too_large(op, n1);
       op->data.set_size(0);
       op->in_dest = true;
       return finish(op, static_cast<int64_t>(n1));
@@ -262,6 +312,10 @@ FileOp* UringFileOps::advance_read(FileOp* op) {
     p.done += static_cast<std::size_t>(p.first_res);
     eof = p.first_res == 0;
   }
+  if (p.done > read_bound(op)) {
+    close_detached(op);
+    return too_large(op, p.done);
+  }
   if (eof) {
     close_detached(op);
     op->data.set_size(p.done);
@@ -272,7 +326,7 @@ FileOp* UringFileOps::advance_read(FileOp* op) {
     close_detached(op);
     return fail(op, -ECANCELED, "read");
   }
-  return read_next(op);
+  return p.size_checked ? read_next(op) : check_size(op);
 }
 
 FileOp* UringFileOps::start_write(FileOp* op) {
@@ -453,7 +507,9 @@ FileOp* UringFileOps::complete(uint64_t user_data, int32_t res) {
       }
       break;
     case kTagStatx:
-      if (res < 0) record_error(&p, res, "stat");
+      // A read's sizing statx is advisory (see sized_read); a stat's is the op.
+      if (op->kind == OpKind::kReadFile) p.second_res = res;
+      else if (res < 0) record_error(&p, res, "stat");
       break;
     case kTagNop:
     case kTagDetached:  // handled above; listed so the switch stays exhaustive
@@ -508,6 +564,11 @@ void UringFileOps::close_handle(int handle, bool direct) {
 
 uint8_t* UringFileOps::probe_buffer(const FileOp* op) const {
   return probes_.get() + static_cast<std::size_t>(op->progress.probe) * kProbeBytes;
+}
+
+FileOp* UringFileOps::too_large(FileOp* op, uint64_t size) {
+  op->stat.size = size;
+  return fail(op, -EFBIG, "read");
 }
 
 FileOp* UringFileOps::fail(FileOp* op, int err, const char* syscall) {

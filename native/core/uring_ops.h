@@ -56,6 +56,8 @@ class UringFileOps {
   FileOp* issue_write(FileOp* op);
   FileOp* issue_close(FileOp* op);
   FileOp* read_next(FileOp* op);
+  FileOp* check_size(FileOp* op);
+  FileOp* sized_read(FileOp* op);
   FileOp* advance_read(FileOp* op);
   FileOp* advance_write(FileOp* op);
   FileOp* advance_simple(FileOp* op);
@@ -63,6 +65,8 @@ class UringFileOps {
   void close_handle(int handle, bool direct);
   uint8_t* probe_buffer(const FileOp* op) const;
   FileOp* fail(FileOp* op, int err, const char* syscall);
+  // -EFBIG with the size refused in op->stat.size.
+  FileOp* too_large(FileOp* op, uint64_t size);
   FileOp* finish(FileOp* op, int64_t result);
 
   Ring* ring_ = nullptr;

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -277,6 +278,141 @@ TEST(directory_is_eisdir_from_read) {
     CHECK_EQ(op.result, -EISDIR);
     CHECK(op.syscall != nullptr && std::string(op.syscall) == "read");
   });
+}
+
+// Reads through a slot of `slot_size` bytes (0: no slot) and returns the op.
+void run_with_slot(Executor& ex, FileOp* op, std::string* slot, std::size_t slot_size) {
+  slot->assign(slot_size, '\0');
+  if (slot_size != 0) {
+    op->dest = reinterpret_cast<uint8_t*>(slot->data());
+    op->dest_size = slot->size();
+  }
+  ex.run(op);
+}
+
+TEST(refuses_a_sparse_file_over_2_gib_by_its_size_without_growing_a_buffer) {
+  TempDir dir;
+  REQUIRE(dir.ok());
+  // Sparse: costs no disk, and reading it would take seconds and 3 GiB of memory.
+  const std::string path = dir.write("huge", "");
+  const uint64_t size = uint64_t{3} << 30;
+  REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size)) == 0);
+  each_mode([&](Executor& ex, Mode) {
+    for (std::size_t slot_size : {std::size_t{0}, std::size_t{4096}}) {
+      std::string slot;
+      FileOp op = read_op(path);
+      run_with_slot(ex, &op, &slot, slot_size);
+      CHECK_EQ(op.result, -EFBIG);
+      CHECK_EQ(op.stat.size, size);
+      // Nothing grew: at most the first read's own buffer (64 KiB) was ever taken.
+      CHECK(op.data.capacity() <= 64 * 1024);
+    }
+  });
+}
+
+TEST(reads_a_regular_file_of_exactly_the_bound_and_refuses_one_byte_more) {
+  TempDir dir;
+  REQUIRE(dir.ok());
+  const std::size_t bound = 100000;
+  const std::string data = pattern(bound, 9);
+  const std::string exact = dir.write("exact", data);
+  const std::string over = dir.write("over", pattern(bound + 1, 9));
+  each_mode([&](Executor& ex, Mode) {
+    // No slot, a slot the file outgrows, and one it fits whole (checked after the read).
+    for (std::size_t slot_size : {std::size_t{0}, std::size_t{4096}, std::size_t{200000}}) {
+      std::string slot;
+      FileOp ok = read_op(exact);
+      ok.max_size = bound;
+      run_with_slot(ex, &ok, &slot, slot_size);
+      CHECK_EQ(ok.result, static_cast<int64_t>(bound));
+      CHECK(ok.in_dest ? slot.compare(0, bound, data) == 0 : contents(ok) == data);
+      FileOp refused = read_op(over);
+      refused.max_size = bound;
+      run_with_slot(ex, &refused, &slot, slot_size);
+      CHECK_EQ(refused.result, -EFBIG);
+      CHECK_EQ(refused.stat.size, bound + 1);
+      CHECK_EQ(refused.data.size(), 0u);
+    }
+  });
+}
+
+TEST(reads_a_sizeless_file_to_eof_up_to_the_bound) {
+  // /proc/self/cmdline reports size 0 and stays the same for the whole process.
+  std::string cmdline;
+  {
+    FileOp op = read_op("/proc/self/cmdline");
+    run_blocking(&op);
+    REQUIRE(op.result > 0);
+    cmdline = contents(op);
+  }
+  each_mode([&](Executor& ex, Mode) {
+    FileOp ok = read_op("/proc/self/cmdline");
+    ok.max_size = cmdline.size();
+    ex.run(&ok);
+    CHECK(contents(ok) == cmdline);
+    FileOp refused = read_op("/proc/self/cmdline");
+    refused.max_size = cmdline.size() - 1;
+    ex.run(&refused);
+    CHECK_EQ(refused.result, -EFBIG);
+    CHECK(refused.stat.size > cmdline.size() - 1);
+  });
+}
+
+TEST(refuses_an_endless_device_one_byte_past_the_bound) {
+  each_mode([&](Executor& ex, Mode) {
+    // Past the first buffer, so the read grows, statx finds no size, and growth stops.
+    const std::size_t bound = 300000;
+    FileOp op = read_op("/dev/zero");
+    op.max_size = bound;
+    ex.run(&op);
+    CHECK_EQ(op.result, -EFBIG);
+    CHECK_EQ(op.stat.size, bound + 1);
+    CHECK_EQ(op.data.size(), 0u);
+  });
+}
+
+TEST(reads_a_fifo_of_exactly_the_bound_and_refuses_a_longer_one) {
+  if (!g_uring) return;
+  TempDir dir;
+  REQUIRE(dir.ok());
+  const std::string path = dir.file("fifo");
+  REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+  const std::size_t bound = 200000;
+  // Only io_uring waits for FIFO data; blocking mode opens non-blocking and would see EAGAIN.
+  for (Mode m : {Mode::kDirect, Mode::kTwoStep}) {
+    Executor ex(m);
+    if (!ex.ok()) continue;
+    for (std::size_t length : {bound, bound + 5000}) {
+      const int wfd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      REQUIRE(wfd >= 0);
+      const std::string data = pattern(length, 4);
+      std::thread writer([wfd, &data] {
+        std::size_t off = 0;
+        while (off < data.size()) {
+          const ssize_t n = ::write(wfd, data.data() + off, std::min<std::size_t>(data.size() - off, 8192));
+          if (n <= 0) break;
+          off += static_cast<std::size_t>(n);
+        }
+        ::close(wfd);
+      });
+      FileOp op = read_op(path);
+      op.max_size = bound;
+      ex.run(&op);
+      if (length > bound) {
+        CHECK_EQ(op.result, -EFBIG);
+        CHECK(op.stat.size > bound);
+        // The refused read stopped taking bytes; drain the rest so the writer can finish.
+        const int rfd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        char sink[8192];
+        while (rfd >= 0 && ::read(rfd, sink, sizeof sink) != 0) {
+        }
+        if (rfd >= 0) ::close(rfd);
+      } else {
+        CHECK(contents(op) == data);
+      }
+      writer.join();
+    }
+  }
 }
 
 TEST(reuses_direct_slots_and_probe_buffers_across_many_reads_and_failed_opens) {

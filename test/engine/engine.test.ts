@@ -1,6 +1,6 @@
 // The Engine API, the same suite on every backend this machine runs (io_uring, threads,
 // js), with results compared byte for byte and errors compared field by field with fs.promises.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,23 @@ async function errorOf(promise: Promise<unknown>): Promise<NodeJS.ErrnoException
 
 function shape(err: NodeJS.ErrnoException): Record<string, unknown> {
   return { message: err.message, code: err.code, errno: err.errno, syscall: err.syscall, path: err.path, keys: Object.keys(err).sort() };
+}
+
+/** Everything a caller can see of an error: shape, class, name, own properties, string forms. */
+function fullShape(err: NodeJS.ErrnoException): Record<string, unknown> {
+  return {
+    ...shape(err),
+    name: err.name,
+    isRangeError: err instanceof RangeError,
+    own: Object.getOwnPropertyNames(err),
+    string: String(err),
+    stackHead: err.stack?.split('\n')[0],
+  };
+}
+
+/** Bytes this process has read through syscalls so far, its shard and io_uring worker threads included. */
+function bytesRead(): number {
+  return Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
 }
 
 describe.each(backends)('Engine on %s', (backend) => {
@@ -104,6 +121,30 @@ describe.each(backends)('Engine on %s', (backend) => {
 
   it('rejects a directory with the EISDIR error fs.promises gives', async () => {
     expect(shape(await errorOf(engine.readFile(dir)))).toEqual(shape(await errorOf(readFile(dir))));
+  });
+
+  it('refuses a sparse file over 2 GiB with the RangeError fs.promises gives, reading next to nothing', async () => {
+    // Sparse: no disk used; reading it would take seconds and 3 GiB of memory.
+    const huge = join(dir, `huge-${backend}`);
+    writeFileSync(huge, '');
+    truncateSync(huge, 3 * 2 ** 30);
+    const before = bytesRead();
+    const ours = await errorOf(engine.readFile(huge));
+    const read = bytesRead() - before;
+    expect(fullShape(ours)).toEqual(fullShape(await errorOf(readFile(huge))));
+    expect(read).toBeLessThan(1 << 20);
+    const settled = await engine.readFiles([sample[1]!, huge], { settle: true });
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(settled[1]!.status === 'rejected' && settled[1]!.reason).toBeInstanceOf(RangeError);
+  });
+
+  // fs.promises reads a sizeless device until memory runs out; the native backends stop
+  // one byte past Node's bound and refuse with the same RangeError, naming bytes seen.
+  it.skipIf(backend === 'js')(`refuses an endless sizeless device one byte past 2 GiB${backend === 'js' ? ' (skipped: js is fs.promises, which has no bound for sizeless files)' : ''}`, async () => {
+    const err = await errorOf(engine.readFile('/dev/zero'));
+    expect(err).toBeInstanceOf(RangeError);
+    expect(err.code).toBe('ERR_FS_FILE_TOO_LARGE');
+    expect(err.message).toBe(`File size (${2 ** 31}) is greater than 2 GiB`);
   });
 
   it('rejects readFiles on the first error without settle', async () => {
