@@ -3,6 +3,7 @@
 // observed, so the breaker owns no timer and nothing is left to clean up.
 
 import { EventEmitter } from 'node:events';
+import { channels, type BreakerMessage } from '../diagnostics.js';
 import { CircuitOpenError } from '../errors.js';
 import { makeCounter, type BreakerMode, type FailureCounter } from './breaker-modes.js';
 import { classify } from './classify.js';
@@ -48,6 +49,8 @@ interface CommonOptions {
   onHalfOpen?: (event: BreakerEvent) => void;
   /** Clock in ms. Default: performance.now. */
   now?: () => number;
+  /** Names the breaker in `ringleader:breaker` messages (a Scheduler gives its own name). */
+  name?: string;
 }
 
 /** Today's default: `failureThreshold` failures within `windowMs`, successes in between or not. */
@@ -136,6 +139,9 @@ export class CircuitBreaker extends EventEmitter<BreakerEvents> {
   private readonly shouldTrip: (err: unknown) => boolean;
   private readonly hooks: Pick<CommonOptions, 'onBreak' | 'onReset' | 'onHalfOpen'>;
   private readonly now: () => number;
+  readonly name: string | undefined;
+  /** @internal The task key of a Scheduler's per-key breaker, for diagnostics messages. */
+  key: string | undefined = undefined;
   private current: BreakerState = 'closed';
   private openedAt = 0;
   private probing = false;
@@ -169,6 +175,10 @@ export class CircuitBreaker extends EventEmitter<BreakerEvents> {
       onHalfOpen: checkFunction('onHalfOpen', options.onHalfOpen),
     };
     this.now = checkFunction('now', options.now) ?? monotonicNow;
+    if (options.name !== undefined && typeof options.name !== 'string') {
+      throw new TypeError(`name must be a string, got ${describe(options.name)}`);
+    }
+    this.name = options.name;
   }
 
   get state(): BreakerState {
@@ -319,6 +329,10 @@ export class CircuitBreaker extends EventEmitter<BreakerEvents> {
     this.successes = 0;
     this.wakeWaiters();
     if (from === to) return;
+    if (channels.breaker.hasSubscribers) {
+      const message: BreakerMessage = { name: this.name, key: this.key, from, to, error };
+      channels.breaker.publish(message);
+    }
     // The state is settled before any hook runs: one that throws leaves it consistent.
     if (to === 'open' || to === 'isolated') {
       const event: BreakEvent = to === 'open' ? { isolated: false, error } : { isolated: true };

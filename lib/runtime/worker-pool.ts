@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
+import { channels, type PoolTaskMessage } from '../diagnostics.js';
 import { ClosedError, DroppedError, QueueFullError } from '../errors.js';
+import { captureContext, type Runner } from '../scheduler/context.js';
 import { List, type Linked } from '../scheduler/list.js';
 import type { OnFull } from '../scheduler/scheduler.js';
 import { abortReason, checkInteger, checkObject, checkSignal, describe, messageOf } from '../validate.js';
@@ -93,6 +95,18 @@ const ON_FULL: readonly OnFull[] = ['reject', 'wait', 'drop-oldest'];
 
 const enum State { Waiting, Queued, InFlight }
 
+const direct: Runner = (fn, ...args) => fn(...args);
+
+function publishTask(task: PoolTask, worker: number, ok: boolean, value: unknown): void {
+  const cancelled = !ok && task.signal?.aborted === true && value === task.signal.reason;
+  const message: PoolTaskMessage = {
+    worker, threadId: task.slot.threadId, key: task.key, name: task.name,
+    queueWait: Math.max(0, performance.now() - task.submitted - task.runTime), runTime: task.runTime,
+    outcome: ok ? 'completed' : cancelled ? 'cancelled' : 'failed', error: ok ? undefined : value,
+  };
+  channels.poolTask.publish(message);
+}
+
 class PoolTask implements Linked {
   next: Linked | undefined = undefined;
   prev: Linked | undefined = undefined;
@@ -103,6 +117,10 @@ class PoolTask implements Linked {
   moved = false;
   onAbort: (() => void) | undefined = undefined;
   readonly submitted = performance.now();
+  // Only while 'ringleader:pool-task' has subscribers: the caller's async context, where the
+  // settled task is published, and the handler's run time from the worker's reply.
+  observed: Runner | false = false;
+  runTime = 0;
 
   constructor(readonly slot: Slot, readonly data: unknown, readonly key: string | undefined,
     readonly transferList: readonly Transferable[] | undefined, readonly signal: AbortSignal | undefined,
@@ -232,6 +250,7 @@ export class WorkerPool {
       reject = rej;
     });
     const task = new PoolTask(slot, data, key, transferList, signal, name, resolve, reject);
+    if (channels.poolTask.hasSubscribers) task.observed = captureContext() ?? direct;
     this.admit(slot, task);
     return promise;
   }
@@ -354,6 +373,7 @@ export class WorkerPool {
     if (task.onAbort !== undefined) task.signal!.removeEventListener('abort', task.onAbort);
     if (ok) task.resolve(value);
     else task.reject(value);
+    if (task.observed !== false) task.observed(publishTask, task, this.slots.indexOf(task.slot), ok, value);
     if (--this.pending === 0) {
       this.applyRef();
       this.checkDrained();
@@ -470,6 +490,7 @@ export class WorkerPool {
       slot.inFlight.delete(r[0]);
       if (r[1] === Outcome.Skipped || task.settled) continue;
       slot.runTime.record(r[3]);
+      task.runTime = r[3];
       slot.waitTime.record(Math.max(0, now - task.submitted - r[3]));
       if (r[1] === Outcome.Ok) {
         slot.completed++;

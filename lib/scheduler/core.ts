@@ -2,6 +2,7 @@
 // settled, or → sleeping → queued), a fast path for a plain run(), one wake-up timer, and
 // the admission stages (stages/) consulted in their fixed order (stages/stage.ts).
 
+import { channels, traceAttempt, traceQueued, traceRetry, traceSettled } from '../diagnostics.js';
 import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { abortReason, describe } from '../validate.js';
 import { invoke, type AttemptHost } from './attempt.js';
@@ -44,6 +45,8 @@ export const now = (): number => performance.now();
 
 export abstract class SchedulerCore extends TaskQueue implements ContextOwner, AttemptHost {
   protected limit: number;
+  /** The `name` option: what diagnostics messages say the scheduler is. */
+  readonly name: string | undefined;
   private readonly plain: boolean;
   protected readonly lanes: Lanes;
   protected readonly rate: RateStage | undefined;
@@ -64,6 +67,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
   constructor(config: CoreConfig) {
     super(config.maxQueued, config.onFull);
     this.limit = config.limit;
+    this.name = config.name;
     this.plain = config.plain;
     const self = this;
     const stages = buildStages(config, {
@@ -100,7 +104,8 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     if (typeof fn !== 'function') {
       return Promise.reject(new TypeError(`run(task): task must be a function, got ${describe(fn)}`));
     }
-    if (options === undefined && this.plain) {
+    // A traced task needs per-task state: it takes the general path.
+    if (options === undefined && this.plain && !channels.task.hasSubscribers) {
       if (this.state !== 'open') return this.refuseClosed();
       const promise = new Promise(capture);
       const node: Node = { next: undefined, prev: undefined, fn, resolve: captured, x: undefined };
@@ -125,6 +130,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     if (this.state !== 'open') return this.refuseClosed();
     const promise = new Promise(capture);
     const node: Node = { next: undefined, prev: undefined, fn, resolve: captured, x };
+    if (channels.task.hasSubscribers) x.trace = traceQueued(this.name, x.key, x.priority, x.weight, x.tokens, now());
     if (x.signal !== undefined) {
       x.onAbort = () => this.onAbort(node);
       x.signal.addEventListener('abort', x.onAbort, { once: true });
@@ -175,8 +181,15 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     for (let i = 0; i < starts.length; i++) starts[i]!.onStart!(node, ctx);
     x.where = NOWHERE;
     const breaker = this.breaker?.forKey(x.key);
-    if (x.runner === undefined) invoke(this, node, ctx, breaker, this.gate);
-    else x.runner(invoke, this, node, ctx, breaker, this.gate);
+    if (x.trace !== undefined) {
+      ctx.trace = x.trace;
+      if (x.runner === undefined) traceAttempt(x.trace, x.attempt, now(), invoke, this, node, ctx, breaker, this.gate);
+      else x.runner(traceAttempt, x.trace, x.attempt, now(), invoke, this, node, ctx, breaker, this.gate);
+    } else if (x.runner === undefined) {
+      invoke(this, node, ctx, breaker, this.gate);
+    } else {
+      x.runner(invoke, this, node, ctx, breaker, this.gate);
+    }
   }
 
   /** @internal Called once per started attempt, when its function settles. */
@@ -193,11 +206,15 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       const settles = this.settles;
       for (let i = 0; i < settles.length; i++) settles[i]!.onSettle!(node, ctx, outcome);
       if (outcome.retryIn >= 0) {
+        if (x.trace !== undefined || channels.retry.hasSubscribers) {
+          traceRetry(this.name, x.key, x.trace, x.attempt, outcome.retryIn, outcome.value, now());
+        }
         this.sleep(node, outcome.retryIn);
       } else {
         if (x.onAbort !== undefined) x.signal!.removeEventListener('abort', x.onAbort);
         if (!x.settled) {
           x.settled = true;
+          if (x.trace !== undefined) traceSettled(x.trace, outcome.ok ? 'completed' : 'failed', outcome.ok, outcome.value);
           this.record(node, outcome.ok, outcome.value);
         }
       }

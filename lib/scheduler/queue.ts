@@ -3,6 +3,7 @@
 // starting: abort, drop, clear, pause, close. core.ts starts what this holds.
 
 import { EventEmitter } from 'node:events';
+import { traceSettled, type TaskOutcome } from '../diagnostics.js';
 import { ClosedError, DroppedError, QueueFullError } from '../errors.js';
 import { clearTimer } from '../timer.js';
 import { abortReason } from '../validate.js';
@@ -94,12 +95,12 @@ export abstract class TaskQueue extends EventEmitter {
       const priority = node.x?.priority ?? 0;
       if (victim === undefined || (victim.x?.priority ?? 0) > priority) {
         this.dropped++;
-        this.settle(node, rejected(new DroppedError('dropped: queue full of higher-priority tasks')));
+        this.settle(node, new DroppedError('dropped: queue full of higher-priority tasks'), 'dropped');
         return;
       }
       this.unqueue(victim);
       this.dropped++;
-      this.settle(victim, rejected(new DroppedError()));
+      this.settle(victim, new DroppedError(), 'dropped');
     }
     this.admit(node);
     if (this.queued === this.maxQueued) this.emitFull();
@@ -108,6 +109,7 @@ export abstract class TaskQueue extends EventEmitter {
   private refuse(node: Node, err: Error): void {
     this.rejected++;
     if (node.x?.onAbort !== undefined) node.x.signal!.removeEventListener('abort', node.x.onAbort);
+    if (node.x?.trace !== undefined) traceSettled(node.x.trace, 'rejected', false, err);
     node.resolve(rejected(err));
     this.emitFull();
   }
@@ -155,13 +157,14 @@ export abstract class TaskQueue extends EventEmitter {
     return this.runningCount === 0 && this.queued === 0 && this.waitingRoom.size === 0 && this.sleepers.size === 0;
   }
 
-  /** Settles a task that never started, detaching its signal. */
-  protected settle(node: Node, result: Promise<never>): void {
+  /** Rejects a task that is not running with `reason`, detaching its signal. */
+  protected settle(node: Node, reason: unknown, outcome: TaskOutcome): void {
     const x = node.x;
     if (x !== undefined) {
       x.settled = true;
       x.where = NOWHERE;
       if (x.onAbort !== undefined) x.signal!.removeEventListener('abort', x.onAbort);
+      if (x.trace !== undefined) traceSettled(x.trace, outcome, false, reason);
     }
     node.resolve(result);
   }
@@ -195,10 +198,13 @@ export abstract class TaskQueue extends EventEmitter {
   protected rejectList(list: List<Node>, reason: () => unknown): void {
     for (let node = list.shift(); node !== undefined; node = list.shift()) {
       const x = node.x;
+      let outcome: TaskOutcome = 'cancelled';
       if (list === this.waitingRoom) {
         this.rejected++;
+        outcome = 'rejected';
       } else if (list === this.sleepers) {
         this.failed++;
+        outcome = 'failed';
         clearTimer(x!.timer);
         x!.timer = undefined;
         if (x!.key !== undefined) this.lanes.wake(x!.key, false);
@@ -207,7 +213,7 @@ export abstract class TaskQueue extends EventEmitter {
         this.cancelled++;
         if (x?.where === READY && x.key !== undefined) this.lanes.readyRejected(node);
       }
-      this.settle(node, rejected(reason()));
+      this.settle(node, reason(), outcome);
     }
   }
 
@@ -267,7 +273,7 @@ export abstract class TaskQueue extends EventEmitter {
     if (x.where !== NOWHERE) {
       this.unqueue(node);
       this.cancelled++;
-      this.settle(node, rejected(reason));
+      this.settle(node, reason, 'cancelled');
       this.drain();
       this.afterRemoval();
       return;
@@ -284,3 +290,5 @@ export abstract class TaskQueue extends EventEmitter {
     x.ctx!.abort(err);
   }
 }
+      if (x.trace !== undefined) traceSettled(x.trace, 'failed', false, reason);
+    if (x.trace !== undefined) traceSettled(x.trace, 'failed', false, err);

@@ -1,6 +1,7 @@
 // The `ctx` an attempt receives: its signal (made only when read), token corrections,
 // the global lease it holds, and `yield`, which lends the attempt's slots out while it waits.
 
+import type { TaskMessage } from '../diagnostics.js';
 import type { RateCharge } from '../resilience/rate-limiter.js';
 import { describe } from '../validate.js';
 import type { GateTicket } from './gate.js';
@@ -32,6 +33,8 @@ export class Context implements TaskContext {
   startedAt = 0;
   /** The attempt's context in the parent scheduler, for tasks of a child scheduler. */
   parent: Context | undefined = undefined;
+  /** The task's tracing context, which hears of reportTokens. */
+  trace: TaskMessage | undefined = undefined;
 
   constructor(private readonly owner: ContextOwner, readonly attempt: number, readonly key: string | undefined,
     readonly taken: number) {}
@@ -82,6 +85,7 @@ export class Context implements TaskContext {
       throw new RangeError(`reportTokens(actual): actual must be a finite number >= 0, got ${describe(actual)}`);
     }
     this.ticket?.reportTokens?.(actual);
+    if (this.trace !== undefined) this.trace.reportedTokens = actual;
     if (this.charge !== undefined) {
       this.charge.adjust(actual);
       this.owner._tokensCorrected();

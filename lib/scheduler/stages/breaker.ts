@@ -14,7 +14,8 @@ export class BreakerStage {
     if (key === undefined) return this.shared;
     let breaker = this.byKey.get(key);
     if (breaker === undefined) {
-      breaker = new CircuitBreaker({ ...this.options, ...this.keyedHooks(key), now: this.now });
+      breaker = new CircuitBreaker({ ...this.options, ...this.keyedHooks(key), name: this.shared.name, now: this.now });
+      breaker.key = key;
       this.byKey.set(key, breaker);
     }
     return breaker;

@@ -17,6 +17,8 @@ import { TimeoutStage } from './timeout.js';
 
 /** The parts of a scheduler's options the stages are made from (resilience parts built already). */
 export interface StageConfig {
+  /** The scheduler's name, for diagnostics messages. */
+  name: string | undefined;
   perKey: number;
   /** Failures classified 'wait' pause their lane (schedulers that opted into resilience). */
   pauseOnWait: boolean;
@@ -59,14 +61,14 @@ export interface Stages {
 export function buildStages(config: StageConfig, host: StagesHost, now: () => number): Stages {
   const breaker = config.breaker === undefined ? undefined : new BreakerStage(config.breaker.options, config.breaker.shared, now);
   const gate = config.gate === undefined ? undefined : new GlobalGate(config.gate);
-  const lanes = new Lanes(config.perKey, config.pauseOnWait, now, {
+  const lanes = new Lanes(config.name, config.perKey, config.pauseOnWait, now, {
     readyFront: (node) => host.readyFront(node),
     unready: (node) => host.unready(node),
     pauseAll: (ms) => host.pauseAll(ms),
     keyIdle: (key) => breaker?.forget(key),
     drain: () => host.drain(),
   });
-  const rate = config.limiter === undefined ? undefined : new RateStage(config.limiter);
+  const rate = config.limiter === undefined ? undefined : new RateStage(config.limiter, config.name);
   const adaptive = config.adaptive === undefined ? undefined : new AdaptiveStage(config.adaptive, now, host);
   const retry = new RetryStage(() => host.killed());
   const timeout = new TimeoutStage({

@@ -1,0 +1,158 @@
+// The budget one lane learned from its provider's headers: never start more than the server
+// said remain before its reset. Requests already sent when an answer was counted are the
+// server's to count; the ones sent after it are subtracted here until a newer answer arrives.
+
+import { abortReason } from '../validate.js';
+import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
+import type { LimitName, LimitReading } from './header-limits.js';
+
+/** What one request will cost each budget. */
+export interface Cost {
+  input: number;
+  output: number;
+}
+
+/** A learned limit as stats() shows it. */
+export interface LearnedLimit {
+  /** The window's size, when the server said. */
+  limit: number | undefined;
+  /** What the server said was left, less what was started since. */
+  remaining: number;
+  /** When the budget is whole again (epoch ms). */
+  resetAt: number;
+  windowMs: number | undefined;
+  /** The header field it was read from. */
+  source: string;
+  /** Answers that updated it. */
+  updates: number;
+}
+
+interface Dim {
+  limit: number | undefined;
+  allowance: number;
+  /** On the monotonic clock. */
+  resetAt: number;
+  windowMs: number | undefined;
+  source: string;
+  updates: number;
+  /** Start sequence of the answer it was last read from: older answers are stale. */
+  seq: number;
+}
+
+/** Handed out by take(): identifies a start, so its answer's reading can be placed in time. */
+export interface BudgetTicket {
+  seq: number;
+  /** Units started up to and including this one, per budget. */
+  spent: Record<LimitName, number>;
+}
+
+const NAMES: readonly LimitName[] = ['requests', 'tokens', 'input-tokens', 'output-tokens'];
+
+export class LaneBudget {
+  private readonly dims = new Map<LimitName, Dim>();
+  private readonly spent: Record<LimitName, number> = { 'requests': 0, 'tokens': 0, 'input-tokens': 0, 'output-tokens': 0 };
+  private seq = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** Waits (holding the caller's slot) until every learned budget has room for `cost`, then takes it. */
+  async take(cost: Cost, signal: AbortSignal): Promise<BudgetTicket> {
+    for (;;) {
+      if (signal.aborted) throw abortReason(signal);
+      const wait = this.waitFor(cost);
+      if (wait === 0) return this.charge(cost);
+      await this.sleep(wait, signal);
+    }
+  }
+
+  /** Applies what an answer to the start `ticket` said. */
+  learn(readings: readonly LimitReading[], ticket: BudgetTicket): void {
+    if (readings.length === 0) return;
+    const at = this.now();
+    for (const r of readings) {
+      const dim = this.dims.get(r.name);
+      if (dim !== undefined && ticket.seq < dim.seq) continue;
+      // Units started after this request are not in the server's count yet.
+      const later = this.spent[r.name] - ticket.spent[r.name];
+      const next: Dim = {
+        limit: r.limit, allowance: r.remaining - later, resetAt: at + r.resetMs, windowMs: r.windowMs,
+        source: r.source, updates: (dim?.updates ?? 0) + 1, seq: ticket.seq,
+      };
+      this.dims.set(r.name, next);
+    }
+    this.wake();
+  }
+
+  /** What was learned, per budget. */
+  describe(): Partial<Record<LimitName, LearnedLimit>> {
+    const out: Partial<Record<LimitName, LearnedLimit>> = {};
+    const now = this.now();
+    const wall = Date.now();
+    for (const [name, d] of this.dims) {
+      this.refresh(d, now);
+      out[name] = {
+        limit: d.limit, remaining: Math.max(0, d.allowance), resetAt: d.resetAt === Infinity ? wall : Math.round(wall + d.resetAt - now),
+        windowMs: d.windowMs, source: d.source, updates: d.updates,
+      };
+    }
+    return out;
+  }
+
+  private charge(cost: Cost): BudgetTicket {
+    const units = unitsOf(cost);
+    for (const name of NAMES) {
+      this.spent[name] += units[name];
+      const d = this.dims.get(name);
+      if (d !== undefined) d.allowance -= units[name];
+    }
+    return { seq: ++this.seq, spent: { ...this.spent } };
+  }
+
+  private waitFor(cost: Cost): number {
+    const now = this.now();
+    const units = unitsOf(cost);
+    let wait = 0;
+    for (const name of NAMES) {
+      const d = this.dims.get(name);
+      if (d === undefined) continue;
+      this.refresh(d, now);
+      // A whole budget smaller than one request still lets it go: the server decides.
+      const whole = d.limit !== undefined && d.allowance >= d.limit;
+      if (d.allowance >= units[name] || whole || units[name] === 0) continue;
+      wait = Math.max(wait, d.resetAt - now);
+    }
+    return wait;
+  }
+
+  private refresh(d: Dim, now: number): void {
+    if (now < d.resetAt) return;
+    // Past its reset the budget is whole; until an answer says more, only its size bounds it.
+    d.allowance = d.limit ?? Infinity;
+    d.resetAt = Infinity;
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      const done = (): void => {
+        clearTimer(timer);
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      // An abort resolves too: the loop in take() then throws its reason.
+      timer = setTimer(done, Math.max(1, Math.ceil(ms)));
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+function unitsOf(cost: Cost): Record<LimitName, number> {
+  return { 'requests': 1, 'tokens': cost.input + cost.output, 'input-tokens': cost.input, 'output-tokens': cost.output };
+}
