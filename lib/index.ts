@@ -33,3 +33,6 @@ export { WorkerCrashedError } from './runtime/crashed-error.js';
 export type { PinResult } from './runtime/pin.js';
 export type { HistogramSummary } from './runtime/histogram.js';
 export type { WorkerContext, WorkerHandler } from './runtime/worker.js';
+export type {
+  TaskMessage, TaskOutcome, RetryMessage, RateWaitMessage, LanePauseMessage, BreakerMessage, EngineBatchMessage, PoolTaskMessage,
+} from './diagnostics.js';

@@ -166,7 +166,7 @@ export abstract class TaskQueue extends EventEmitter {
       if (x.onAbort !== undefined) x.signal!.removeEventListener('abort', x.onAbort);
       if (x.trace !== undefined) traceSettled(x.trace, outcome, false, reason);
     }
-    node.resolve(result);
+    node.resolve(rejected(reason));
   }
 
   /** Takes a task that has not started out of whichever list holds it (not the sleepers). */
@@ -266,6 +266,7 @@ export abstract class TaskQueue extends EventEmitter {
       if (x.key !== undefined) this.lanes.wake(x.key, true);
       x.settled = true;
       this.failed++;
+      if (x.trace !== undefined) traceSettled(x.trace, 'failed', false, reason);
       node.resolve(rejected(reason));
       this.afterRemoval();
       return;
@@ -286,9 +287,8 @@ export abstract class TaskQueue extends EventEmitter {
     const x = node.x!;
     x.settled = true;
     this.failed++;
+    if (x.trace !== undefined) traceSettled(x.trace, 'failed', false, err);
     node.resolve(rejected(err));
     x.ctx!.abort(err);
   }
 }
-      if (x.trace !== undefined) traceSettled(x.trace, 'failed', false, reason);
-    if (x.trace !== undefined) traceSettled(x.trace, 'failed', false, err);

@@ -59,6 +59,8 @@ function parse(options: SchedulerOptions): Parsed {
     throw new TypeError(`onFull must be one of ${ON_FULL.join(', ')}, got ${describe(onFull)}`);
   }
   const perKey = checkInteger('perKey', options.perKey ?? Infinity, 1, true);
+  const name = options.name;
+  if (name !== undefined && typeof name !== 'string') throw new TypeError(`name must be a string, got ${describe(name)}`);
   const defaultTimeout = options.timeout === undefined ? Infinity : checkDuration('timeout', options.timeout, true);
   const shared = options.retry ? options.retry.budget : undefined;
   const budget = shared === undefined || shared instanceof RetryBudget ? shared : new RetryBudget(shared);
@@ -69,7 +71,7 @@ function parse(options: SchedulerOptions): Parsed {
   const limiter = options.rate === undefined ? undefined : new RateLimiter(options.rate, { now });
   let breaker: Parsed['breaker'];
   if (options.breaker !== undefined) {
-    const shared: CircuitBreaker = new CircuitBreaker({ ...options.breaker, now });
+    const shared: CircuitBreaker = new CircuitBreaker({ ...options.breaker, name: options.breaker.name ?? name, now });
     breaker = { options: options.breaker as BreakerOptions, shared };
   }
   if (options.global !== undefined && options.store === undefined) {
@@ -86,7 +88,7 @@ function parse(options: SchedulerOptions): Parsed {
     breaker === undefined && gate === undefined && adaptive === undefined;
   const pauseOnWait = retryPolicy !== undefined || limiter !== undefined;
   return {
-    limit, maxQueued, onFull, perKey, plain, pauseOnWait, adaptive, limiter, breaker, gate, defaultTimeout, budget, retryPolicy,
+    name, limit, maxQueued, onFull, perKey, plain, pauseOnWait, adaptive, limiter, breaker, gate, defaultTimeout, budget, retryPolicy,
   };
 }
 
@@ -203,7 +205,9 @@ export class Scheduler extends SchedulerCore {
     checkObject('options', options);
     const key = options?.key;
     if (key !== undefined && typeof key !== 'string') throw new TypeError(`key must be a string, got ${describe(key)}`);
-    const c = new Scheduler({ concurrency: options?.concurrency ?? Infinity, maxQueued: options?.maxQueued ?? this.maxQueued });
+    const c = new Scheduler({
+      concurrency: options?.concurrency ?? Infinity, maxQueued: options?.maxQueued ?? this.maxQueued, name: this.name,
+    });
     c.parentScheduler = this;
     c.parentKey = key;
     return c;

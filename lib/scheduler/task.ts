@@ -2,6 +2,7 @@
 // that use a feature, the state the core and its stages read and write.
 
 import type { NormalizedRetryOptions } from '../resilience/retry.js';
+import type { TaskMessage } from '../diagnostics.js';
 import type { TimerHandle } from '../timer.js';
 import type { Runner } from './context.js';
 import type { Context } from './task-context.js';
@@ -24,6 +25,8 @@ export type Where = typeof NOWHERE | typeof READY | typeof PARKED | typeof WAITI
 // Only tasks that use a feature carry one of these; the fast path leaves `x` undefined.
 export interface TaskState {
   key: string | undefined;
+  /** The task's diagnostics_channel context, when 'ringleader:task' had subscribers at run(). */
+  trace?: TaskMessage;
   priority: number;
   weight: number;
   taken: number;

@@ -37,6 +37,8 @@ export interface SchedulerOptions {
   rate?: RateOptions | RateOptions[];
   /** A circuit breaker in front of the tasks; one per key when tasks have keys. */
   breaker?: BreakerOptions;
+  /** Names the scheduler in diagnostics_channel messages, spans and metrics (ringleader/otel). */
+  name?: string;
   /** A store shared with other processes (e.g. RedisStore) that holds the `global` limits. */
   store?: GateStore;
   /** Limits across every process using the same store. Requires `store`. */

@@ -2,6 +2,7 @@
 // order behind them; and key pauses (a 429 with Retry-After holds back its key only).
 // The one stage that holds tasks itself, so it also answers the core's queue questions.
 
+import { channels, type LanePauseMessage } from '../../diagnostics.js';
 import { classify } from '../../resilience/classify.js';
 import { retryAfterMs } from '../../resilience/retry-after.js';
 import { clearTimer, setTimer, type TimerHandle } from '../../timer.js';
@@ -40,7 +41,7 @@ export class Lanes implements Stage {
    * `pauseOnWait`: a failure classify() calls 'wait' pauses its key for its Retry-After
    * (only schedulers that opted into resilience do this).
    */
-  constructor(private readonly perKey: number, private readonly pauseOnWait: boolean, private readonly now: () => number,
+  constructor(private readonly name: string | undefined, private readonly perKey: number, private readonly pauseOnWait: boolean, private readonly now: () => number,
     private readonly host: LaneHost) {}
 
   /** Keys with work, sleepers or a pause. */
@@ -84,7 +85,7 @@ export class Lanes implements Stage {
   onSettle(node: Node, _ctx: unknown, outcome: Settlement): void {
     if (outcome.ok || !this.pauseOnWait || classify(outcome.value) !== 'wait') return;
     const ms = retryAfterMs(outcome.value);
-    if (ms !== undefined && ms > 0) this.pause(node.x!.key, ms);
+    if (ms !== undefined && ms > 0) this.pause(node.x!.key, ms, outcome.value);
   }
 
   onRelease(node: Node): void {
@@ -92,16 +93,21 @@ export class Lanes implements Stage {
     if (key !== undefined) this.release(key);
   }
 
-  /** Holds back `key` (or, without one, every task) until `ms` from now; extends, never shortens. */
-  pause(key: string | undefined, ms: number): void {
+  /**
+   * Holds back `key` (or, without one, every task) until `ms` from now; extends, never
+   * shortens. `error`: the failure whose Retry-After asked for it.
+   */
+  pause(key: string | undefined, ms: number, error?: unknown): void {
     if (key === undefined) {
       this.host.pauseAll(ms);
+      this.published(key, ms, error);
       return;
     }
     const until = this.now() + ms;
     const lane = this.laneFor(key);
     if (until <= lane.pausedUntil) return;
     lane.pausedUntil = until;
+    this.published(key, ms, error);
     clearTimer(lane.pauseTimer);
     // Infinity: no timer; the key stays paused.
     lane.pauseTimer = setTimer(() => this.unpause(key), Math.ceil(ms));
@@ -170,6 +176,12 @@ export class Lanes implements Stage {
       lane.pausedUntil = 0;
       this.forgetIfIdle(key, lane);
     }
+  }
+
+  private published(key: string | undefined, ms: number, error: unknown): void {
+    if (!channels.lanePause.hasSubscribers) return;
+    const message: LanePauseMessage = { name: this.name, key, ms, error };
+    channels.lanePause.publish(message);
   }
 
   private laneFor(key: string): Lane {

@@ -2,6 +2,7 @@
 // task about to start is charged here, or told how long until it fits. The windows can
 // be changed while the scheduler runs, for limits learned from a provider's answers.
 
+import { channels, type RateWaitMessage } from '../../diagnostics.js';
 import type { RateCharge, RateLimiter } from '../../resilience/rate-limiter.js';
 import type { Node } from '../task.js';
 import type { Context } from '../task-context.js';
@@ -14,7 +15,10 @@ export class RateStage implements Stage {
   // the window's whole capacity instead (ctx.reportTokens still books what it really used).
   private ceiling: number;
 
-  constructor(private readonly limiter: RateLimiter) {
+  // The task last told to wait: a wait is published once, not at every drain that re-asks.
+  private held: Node | undefined = undefined;
+
+  constructor(private readonly limiter: RateLimiter, private readonly name: string | undefined) {
     this.ceiling = this.limiter.tokenCapacity();
   }
 
@@ -26,10 +30,19 @@ export class RateStage implements Stage {
   wait(node: Node): number {
     const tokens = Math.min(node.x!.tokens, this.ceiling);
     this.pending = this.limiter.tryAcquire(tokens);
-    return this.pending !== undefined ? 0 : Math.max(1, this.limiter.timeUntil(tokens));
+    if (this.pending !== undefined) return 0;
+    const ms = Math.max(1, this.limiter.timeUntil(tokens));
+    if (this.held !== node && channels.rateWait.hasSubscribers) {
+      this.held = node;
+      const x = node.x!;
+      const message: RateWaitMessage = { name: this.name, key: x.key, task: x.trace, tokens, waitMs: ms };
+      channels.rateWait.publish(message);
+    }
+    return ms;
   }
 
-  onStart(_node: Node, ctx: Context): void {
+  onStart(node: Node, ctx: Context): void {
+    if (this.held === node) this.held = undefined;
     ctx.charge = this.pending;
     this.pending = undefined;
   }
