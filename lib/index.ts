@@ -12,6 +12,8 @@ export type {
 export type { Gate, GateRequest, GateStore, GateTicket, GlobalOptions } from './scheduler/gate.js';
 export type { AdaptiveConcurrency } from './scheduler/adaptive.js';
 export { limit, limitFunction } from './scheduler/limit.js';
+export { PQueue } from './scheduler/p-queue.js';
+export type { PQueueOptions, PQueueAddOptions, PQueueTask, PQueueEvent, RunningTask } from './scheduler/p-queue.js';
 export type { LimitFunction, LimitOptions } from './scheduler/limit.js';
 export {
   retry, backoffDelay, backoffSequence, normalizeRetryOptions, isRetryable, RetryBudget, classify, retryAfterMs, attemptsSpent,

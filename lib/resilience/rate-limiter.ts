@@ -2,7 +2,8 @@
 // minute — each an exact sliding window (plus a token bucket when `burst` is below the
 // limit), taken from all or none so a refusal by one window never leaks a partial charge.
 
-import { SlidingWindow, type WindowCharge } from './sliding-window.js';
+import { FixedWindow } from './fixed-window.js';
+import { SlidingWindow, type RateWindow, type WindowCharge } from './sliding-window.js';
 import { TokenBucket } from './token-bucket.js';
 import { WaitQueue } from './wait-queue.js';
 import { abortReason, checkDuration, checkFunction, checkNumber, checkObject, checkSignal, describe, monotonicNow } from '../validate.js';
@@ -16,6 +17,14 @@ export interface RateOptions {
   burst?: number;
   /** What one unit is: a request (each call costs 1) or a model token (each call costs its estimate). Default 'requests'. */
   cost?: 'requests' | 'tokens';
+  /**
+   * 'sliding' (default): no span of `interval` ms ever holds more than `limit`. 'fixed': the
+   * count starts afresh `interval` ms after a window's first charge (p-queue's default mode;
+   * up to twice `limit` can pass across a boundary).
+   */
+  window?: 'sliding' | 'fixed';
+  /** Fixed windows only: a new window opens with the tasks still running counted in (p-queue's carryoverIntervalCount). */
+  carryover?: boolean;
 }
 
 export interface RateLimiterOptions {
@@ -26,7 +35,7 @@ export interface RateLimiterOptions {
 }
 
 interface Window {
-  log: SlidingWindow;
+  log: RateWindow;
   // Only when burst < limit: spreads a window's allowance instead of allowing it all at once.
   bucket: TokenBucket | undefined;
   tokens: boolean;
@@ -37,6 +46,8 @@ interface Window {
 /** What one call took; `adjust` corrects its token count once the real usage is known. */
 export interface RateCharge {
   adjust(actualTokens: number): void;
+  /** The call it paid for has ended (fixed windows with `carryover` stop counting it). */
+  release(): void;
 }
 
 export class RateLimiter {
@@ -139,7 +150,7 @@ export class RateLimiter {
   describeWindows(): RateOptions[] {
     return this.windows.map((w) => ({
       limit: w.log.limit, interval: w.log.interval, ...(w.burst === undefined ? {} : { burst: w.burst }),
-      cost: w.tokens ? 'tokens' : 'requests',
+      cost: w.tokens ? 'tokens' : 'requests', ...(w.log instanceof FixedWindow ? { window: 'fixed' as const } : {}),
     }));
   }
 
@@ -188,14 +199,17 @@ export class RateLimiter {
 
   private charge(tokens: number): RateCharge {
     const charges: Array<{ w: Window; entry: WindowCharge }> = [];
+    // Fixed windows with carryover keep counting a charge until its call ends.
+    let held: Array<{ w: Window; entry: WindowCharge }> | undefined;
     for (const w of this.windows) {
+      const entry = w.tokens ? w.log.take(tokens) : w.log.take(1);
       if (w.tokens) {
-        charges.push({ w, entry: w.log.take(tokens) });
+        charges.push({ w, entry });
         if (tokens > 0) w.bucket?.debit(tokens);
       } else {
-        w.log.take(1);
         w.bucket?.debit(1);
       }
+      if (w.log.release !== undefined) (held ??= []).push({ w, entry });
     }
     let charged = tokens;
     return {
@@ -209,6 +223,11 @@ export class RateLimiter {
           else if (delta < 0) w.bucket?.refund(-delta);
         }
         this.queue.drain();
+      },
+      release: () => {
+        if (held === undefined) return;
+        for (const { w, entry } of held) w.log.release!(entry);
+        held = undefined;
       },
     };
   }
@@ -226,15 +245,23 @@ export class RateLimiter {
 
 function toWindow(window: unknown, name: string, now: () => number): Window {
   if (typeof window !== 'object' || window === null) throw new TypeError(`${name} must be an object, got ${describe(window)}`);
-  const { limit, interval, burst, cost } = window as RateOptions;
+  const { limit, interval, burst, cost, window: kind, carryover } = window as RateOptions;
   checkNumber(`${name}.limit`, limit, 0, { exclusive: true });
   checkNumber(`${name}.interval`, interval, 0, { exclusive: true });
   const capacity = checkNumber(`${name}.burst`, burst ?? limit, 1);
   if (cost !== undefined && cost !== 'requests' && cost !== 'tokens') {
     throw new TypeError(`${name}.cost must be 'requests' or 'tokens', got ${describe(cost)}`);
   }
+  if (kind !== undefined && kind !== 'sliding' && kind !== 'fixed') {
+    throw new TypeError(`${name}.window must be 'sliding' or 'fixed', got ${describe(kind)}`);
+  }
+  if (carryover !== undefined && typeof carryover !== 'boolean') {
+    throw new TypeError(`${name}.carryover must be a boolean, got ${describe(carryover)}`);
+  }
+  if (carryover === true && kind !== 'fixed') throw new TypeError(`${name}.carryover applies to window: 'fixed' only`);
   const bucket = capacity < limit ? bucketFor(limit, interval, capacity, now) : undefined;
-  return { log: new SlidingWindow(limit, interval, now), bucket, tokens: cost === 'tokens', burst };
+  const log = kind === 'fixed' ? new FixedWindow(limit, interval, now, carryover === true) : new SlidingWindow(limit, interval, now);
+  return { log, bucket, tokens: cost === 'tokens', burst };
 }
 
 function bucketFor(limit: number, interval: number, burst: number, now: () => number): TokenBucket {

@@ -8,7 +8,23 @@ export interface WindowCharge {
   amount: number;
 }
 
-export class SlidingWindow {
+/** What RateLimiter asks of a window, sliding or fixed. */
+export interface RateWindow {
+  limit: number;
+  readonly interval: number;
+  /** Units charged in the window now. */
+  inUse(): number;
+  /** ms until `cost` more units fit; 0 if they fit now. */
+  timeUntil(cost: number): number;
+  take(cost: number): WindowCharge;
+  adjust(entry: WindowCharge, amount: number): void;
+  refund(amount: number): void;
+  pauseFor(ms: number): void;
+  /** The task a charge paid for has ended (only fixed windows with carryover care). */
+  release?(entry: WindowCharge): void;
+}
+
+export class SlidingWindow implements RateWindow {
   private log: WindowCharge[] = [];
   private head = 0;
   private used = 0;

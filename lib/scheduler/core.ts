@@ -111,7 +111,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       const node: Node = { next: undefined, prev: undefined, fn, resolve: captured, x: undefined };
       if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.active < this.limit &&
           this.pausedUntil === 0) {
-        this.start(node, 1);
+        this.startTask(node, 1);
         return promise;
       }
       const runner = captureContext();
@@ -136,7 +136,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       x.signal.addEventListener('abort', x.onAbort, { once: true });
     }
     if (!this.paused && this.queued === 0 && this.waitingRoom.size === 0 && this.mayStart(node)) {
-      this.start(node, this.need(x.weight));
+      this.startTask(node, this.need(x.weight));
       return promise;
     }
     x.runner = captureContext();
@@ -165,7 +165,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     return 0;
   }
 
-  private start(node: Node, taken: number): void {
+  private startTask(node: Node, taken: number): void {
     this.active += taken;
     this.runningCount++;
     const x = node.x;
@@ -195,6 +195,8 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
   /** @internal Called once per started attempt, when its function settles. */
   _finish(node: Node, ctx: Context, ok: boolean, value: unknown): void {
     ctx.done = true;
+    // Fixed rate windows with carryover count an attempt until it ends.
+    ctx.charge?.release();
     if (ctx.controller !== undefined) this.watched.delete(ctx);
     this.runningCount--;
     const x = node.x;
@@ -269,7 +271,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
         }
         this.levels.shiftFrom(level);
         this.queued--;
-        this.start(node, taken);
+        this.startTask(node, taken);
       }
     } finally {
       this.draining = false;
@@ -299,7 +301,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     if (x === undefined ? this.active >= this.limit : !this.mayStart(node)) return false;
     this.waitingRoom.shift();
     if (x !== undefined) x.where = NOWHERE;
-    this.start(node, x === undefined ? 1 : this.need(x.weight));
+    this.startTask(node, x === undefined ? 1 : this.need(x.weight));
     return true;
   }
 

@@ -10,7 +10,7 @@ import { abortReason } from '../validate.js';
 import { List } from './list.js';
 import { Levels } from './levels.js';
 import type { Lanes } from './stages/lanes.js';
-import { NOWHERE, PARKED, READY, SLEEPING, WAITING, rejected, type Node } from './task.js';
+import { NOWHERE, PARKED, READY, SLEEPING, WAITING, rejected, type Node, type TaskState } from './task.js';
 import type { Context } from './task-context.js';
 import type { OnFull } from './types.js';
 
@@ -215,6 +215,38 @@ export abstract class TaskQueue extends EventEmitter {
       }
       this.settle(node, reason(), outcome);
     }
+  }
+
+  /** Moves a task that has not started to another priority; false when no such task waits. */
+  protected reprioritize(id: string, priority: number): boolean {
+    for (const level of this.levels.all()) {
+      for (let node = level.head; node !== undefined; node = node.next) {
+        const x = node.x;
+        if (x?.id !== id) continue;
+        this.levels.remove(node, x.priority);
+        x.priority = priority;
+        this.levels.get(priority).push(node);
+        return true;
+      }
+    }
+    // Parked, waiting for room or sleeping: the new priority applies when it becomes ready.
+    for (const list of [...this.lanes.parkedInPlace(), this.waitingRoom, this.sleepers]) {
+      for (let node = list.head; node !== undefined; node = node.next) {
+        if (node.x?.id !== id) continue;
+        node.x.priority = priority;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Queued tasks (ready or parked) whose state passes `match`; plain tasks have none. */
+  protected countQueued(match: (x: TaskState | undefined) => boolean): number {
+    let n = 0;
+    for (const list of [...this.levels.all(), ...this.lanes.parkedInPlace()]) {
+      for (let node = list.head; node !== undefined; node = node.next) if (match(node.x)) n++;
+    }
+    return n;
   }
 
   pause(): void {

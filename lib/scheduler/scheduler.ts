@@ -156,6 +156,26 @@ export class Scheduler extends SchedulerCore {
   }
 
   /**
+   * Moves the waiting task named `id` (RunOptions.id) to `priority`, behind the tasks already
+   * there. A ReferenceError when no waiting task has that id (it started, settled or never was).
+   */
+  setPriority(id: string, priority: number): void {
+    if (typeof id !== 'string') throw new TypeError(`id must be a string, got ${describe(id)}`);
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+      throw new TypeError(`priority must be a finite number, got ${describe(priority)}`);
+    }
+    if (!this.reprioritize(id, priority)) throw new ReferenceError(`no waiting task has the id ${JSON.stringify(id)}`);
+    this.drain();
+  }
+
+  /** Tasks waiting to start (ready or parked behind their key) that match every field given. */
+  sizeBy(filter: { priority?: number; key?: string }): number {
+    checkObject('filter', filter);
+    return this.countQueued((x) => (filter.priority === undefined || (x?.priority ?? 0) === filter.priority) &&
+      (filter.key === undefined || x?.key === filter.key));
+  }
+
+  /**
    * Changes rate window `index` (in the order the `rate` option listed them) from now on,
    * e.g. to what a provider's headers say: its limit, and its burst when given. Charges
    * already taken still count, so a lower limit holds tasks back until enough expire; a
@@ -244,6 +264,12 @@ export class Scheduler extends SchedulerCore {
     this.rate?.check(tokens);
     const own = options?.retry;
     const retry = own === undefined ? this.retryPolicy : own === false ? undefined : normalizeRetry(own, this.budget);
-    return makeState(key, priority, weight, signal, timeout, tokens, retry, undefined);
+    const x = makeState(key, priority, weight, signal, timeout, tokens, retry, undefined);
+    const id = options?.id;
+    if (id !== undefined) {
+      if (typeof id !== 'string') throw new TypeError(`id must be a string, got ${describe(id)}`);
+      x.id = id;
+    }
+    return x;
   }
 }

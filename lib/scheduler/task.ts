@@ -43,6 +43,8 @@ export interface TaskState {
   retry: NormalizedRetryOptions | undefined;
   attempt: number;
   attemptTimedOut: boolean;
+  /** The caller's name for the task (RunOptions.id): setPriority finds it by this. */
+  id: string | undefined;
 }
 
 export interface Node {
@@ -67,7 +69,7 @@ export function makeState(key: string | undefined, priority: number, weight: num
   timeout: number, tokens: number, retry: NormalizedRetryOptions | undefined, runner: Runner | undefined): TaskState {
   return {
     key, priority, weight, taken: 0, signal, onAbort: undefined, timeout, timer: undefined, runner,
-    where: NOWHERE, ctx: undefined, settled: false, tokens, retry, attempt: 0, attemptTimedOut: false,
+    where: NOWHERE, ctx: undefined, settled: false, tokens, retry, attempt: 0, attemptTimedOut: false, id: undefined,
   };
 }
 

@@ -60,6 +60,8 @@ export interface RunOptions {
   tokens?: number;
   /** Overrides the scheduler's retry policy for this task (`false`: no retries). */
   retry?: SchedulerRetryOptions | false;
+  /** A name for the task, so `setPriority(id, priority)` can move it while it waits. */
+  id?: string;
 }
 
 export interface TaskContext {

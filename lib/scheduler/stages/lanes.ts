@@ -145,6 +145,11 @@ export class Lanes implements Stage {
   }
 
   /** Every lane's parked list, for the core to empty (clear, close without draining). */
+  /** Every lane's parked tasks, to read or reprioritize in place (parkedLists() is for emptying). */
+  *parkedInPlace(): IterableIterator<List<Node>> {
+    for (const lane of this.lanes.values()) yield lane.parked;
+  }
+
   *parkedLists(): IterableIterator<List<Node>> {
     for (const lane of this.lanes.values()) {
       yield lane.parked;

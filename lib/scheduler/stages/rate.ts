@@ -47,6 +47,11 @@ export class RateStage implements Stage {
     this.pending = undefined;
   }
 
+  /** ms until the windows let one more request through; 0 if now (p-queue's isRateLimited is > 0). */
+  timeUntilNext(): number {
+    return this.limiter.timeUntil(0);
+  }
+
   /** Replaces window `index`'s limit (and burst, when given) from now on; see RateLimiter.setLimit. */
   setLimit(index: number, limit: number, burst?: number): void {
     this.limiter.setLimit(index, limit, burst);
