@@ -1,0 +1,105 @@
+// LaneBudget: never more starts than the server said remain before its reset; requests sent
+// after the answer was counted are subtracted; stale answers are ignored; a reset refills.
+import { describe, expect, it } from 'vitest';
+import { LaneBudget, type BudgetTicket } from '../../lib/http/lane-budget.js';
+import type { LimitReading } from '../../lib/http/header-limits.js';
+
+const ONE = { input: 0, output: 0 };
+const requests = (remaining: number, resetMs: number, limit?: number): LimitReading =>
+  ({ name: 'requests', limit, remaining, resetMs, windowMs: undefined, source: 'x-ratelimit-remaining-requests' });
+
+function setup() {
+  let t = 0;
+  const budget = new LaneBudget(() => t);
+  const signal = new AbortController().signal;
+  const started: BudgetTicket[] = [];
+  const tryStart = async (): Promise<boolean> => {
+    let done = false;
+    void budget.take(ONE, signal).then((ticket) => {
+      started.push(ticket);
+      done = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    return done;
+  };
+  return { budget, started, tryStart, advance: (ms: number) => { t += ms; } };
+}
+
+describe('LaneBudget', () => {
+  it('lets everything through before any answer', async () => {
+    const { tryStart } = setup();
+    for (let i = 0; i < 5; i++) expect(await tryStart()).toBe(true);
+  });
+
+  it('starts no more than the server said remain until the reset', async () => {
+    const { budget, started, tryStart } = setup();
+    await tryStart();
+    budget.learn([requests(2, 60_000, 10)], started[0]!);
+    expect(await tryStart()).toBe(true);
+    expect(await tryStart()).toBe(true);
+    expect(await tryStart()).toBe(false);
+    expect(started).toHaveLength(3);
+  });
+
+  it('subtracts requests started after the answered one', async () => {
+    const { budget, started, tryStart } = setup();
+    await tryStart();
+    await tryStart();
+    await tryStart();
+    // The first request's answer counted only itself: the two sent after it use up the 2 left.
+    budget.learn([requests(2, 60_000, 10)], started[0]!);
+    expect(await tryStart()).toBe(false);
+  });
+
+  it('ignores an answer older than the one it already read', async () => {
+    const { budget, started, tryStart } = setup();
+    await tryStart();
+    await tryStart();
+    budget.learn([requests(5, 60_000, 10)], started[1]!);
+    budget.learn([requests(0, 60_000, 10)], started[0]!);
+    expect(await tryStart()).toBe(true);
+    expect(budget.describe().requests).toMatchObject({ remaining: 4, updates: 1 });
+  });
+
+  it('wakes a waiter when a newer answer says there is room', async () => {
+    const { budget, started, tryStart } = setup();
+    await tryStart();
+    budget.learn([requests(0, 60_000, 10)], started[0]!);
+    expect(await tryStart()).toBe(false);
+    await tryStart();
+    budget.learn([requests(3, 60_000, 10)], { seq: 2, spent: { 'requests': 1, 'tokens': 0, 'input-tokens': 0, 'output-tokens': 0 } });
+    await new Promise((r) => setImmediate(r));
+    expect(started).toHaveLength(3);
+  });
+
+  it('refills to the limit once the reset has passed', async () => {
+    const { budget, started, tryStart, advance } = setup();
+    await tryStart();
+    budget.learn([requests(0, 1000, 2)], started[0]!);
+    expect(await tryStart()).toBe(false);
+    advance(1000);
+    expect(budget.describe().requests).toMatchObject({ remaining: 2, limit: 2 });
+  });
+
+  it('charges token budgets with the estimate and lets a request larger than the whole budget go once it is whole', async () => {
+    let t = 0;
+    const budget = new LaneBudget(() => t);
+    const signal = new AbortController().signal;
+    const first = await budget.take({ input: 10, output: 0 }, signal);
+    budget.learn([{ name: 'tokens', limit: 100, remaining: 100, resetMs: 1000, windowMs: undefined, source: 'x' }], first);
+    await budget.take({ input: 150, output: 0 }, signal);
+    expect(budget.describe().tokens!.remaining).toBe(0);
+    t = 1000;
+    expect(budget.describe().tokens!.remaining).toBe(100);
+  });
+
+  it('rejects a waiter with its signal\'s reason when it aborts', async () => {
+    const budget = new LaneBudget(() => 0);
+    const ac = new AbortController();
+    const first = await budget.take(ONE, ac.signal);
+    budget.learn([requests(0, 60_000, 1)], first);
+    const waiting = budget.take(ONE, ac.signal);
+    ac.abort(new Error('gone'));
+    await expect(waiting).rejects.toThrow('gone');
+  });
+});
