@@ -213,7 +213,8 @@ export class ScheduledHttp {
       const tap = tapBody(response.body, (chunk) => reader?.push(chunk), this.config.bodyIdleTimeout);
       deliver(rebuildResponse(response, tap.stream));
       const end = await tap.done;
-      const usage = end === 'end' ? reader?.end() : undefined;
+      // SDKs may cancel a stream once they saw its last event: the usage read so far still counts.
+      const usage = end === 'idle' ? undefined : reader?.end();
       if (usage !== undefined) {
         ctx.reportTokens(usage.total);
         lane.stats.tokens.reported += usage.total;
