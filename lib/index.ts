@@ -38,3 +38,8 @@ export type { WorkerContext, WorkerHandler } from './runtime/worker.js';
 export type {
   TaskMessage, TaskOutcome, RetryMessage, RateWaitMessage, LanePauseMessage, BreakerMessage, EngineBatchMessage, PoolTaskMessage,
 } from './diagnostics.js';
+export { scheduledFetch, scheduledDispatcher, scheduledInterceptor, readLimitHeaders } from './http/index.js';
+export type {
+  ScheduledFetch, ScheduledFetchOptions, ScheduledFetchStats, ScheduledDispatcherOptions, ScheduledHttpControl, OriginStats, LaneStats,
+  LearnedLimit, LimitName, LimitReading, HeaderReading,
+} from './http/index.js';
