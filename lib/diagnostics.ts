@@ -126,10 +126,23 @@ let nextId = 1;
 /** @internal Runs an attempt inside an observer's context (ringleader/otel makes the attempt span active). */
 export type AttemptScope = <R>(message: TaskMessage, fn: () => R) => R;
 let attemptScope: AttemptScope | undefined;
+const scopes: AttemptScope[] = [];
 
-/** @internal Set by ringleader/otel's instrument(), cleared by its dispose. */
-export function setAttemptScope(scope: AttemptScope | undefined): void {
-  attemptScope = scope;
+/** @internal Adds a scope every traced attempt runs in (instrument() does); returns its removal. */
+export function addAttemptScope(scope: AttemptScope): () => void {
+  scopes.push(scope);
+  attemptScope = composeScopes();
+  return () => {
+    const i = scopes.indexOf(scope);
+    if (i >= 0) scopes.splice(i, 1);
+    attemptScope = composeScopes();
+  };
+}
+
+function composeScopes(): AttemptScope | undefined {
+  if (scopes.length <= 1) return scopes[0];
+  const all = [...scopes];
+  return (message, fn) => all.reduceRight<() => ReturnType<typeof fn>>((inner, scope) => () => scope(message, inner), fn)();
 }
 
 /** @internal `start` and `end` of a task's trace, as run() accepts it. */
