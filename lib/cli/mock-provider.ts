@@ -1,6 +1,7 @@
-// A local stand-in for an LLM chat-completions API, for the demo, tests and benchmarks. It
-// refuses work the way real providers do (a concurrency cap, request and token windows that
-// answer 429 with Retry-After, a few 500/503s) and answers after a seeded long-tailed latency.
+// A local stand-in for an LLM API, for the demo, tests and benchmarks: OpenAI's chat
+// completions and Anthropic's messages, with each provider's rate-limit headers, request ids
+// and error envelopes. It refuses work the way they do (a concurrency cap, request and token
+// windows that answer 429 with Retry-After, a few 500/503s) after a seeded long-tailed latency.
 
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -109,7 +110,11 @@ interface Call {
   maxTokens: number;
 }
 
+/** Whose API a request came in on: its answers and headers take that provider's shape. */
+type Flavor = 'openai' | 'anthropic';
+
 const PATH = '/v1/chat/completions';
+const MESSAGES_PATH = '/v1/messages';
 // Far above any prompt a test or benchmark sends; keeps a runaway client from growing memory.
 const MAX_BODY_BYTES = 1 << 20;
 // Roughly what English text costs in BPE tokens.
@@ -191,6 +196,13 @@ class SlidingWindow {
     return Infinity;
   }
 
+  /** Units in the window now, and ms until the window is empty again. */
+  state(now: number): { used: number; emptyInMs: number } {
+    this.expire(now);
+    const newest = this.times.length > this.head ? this.times[this.times.length - 1]! : undefined;
+    return { used: this.sum, emptyInMs: newest === undefined ? 0 : Math.max(0, newest + this.span - now) };
+  }
+
   charge(cost: number, now: number): void {
     if (cost === 0) return;
     this.times.push(now);
@@ -230,6 +242,7 @@ class MockServer implements MockProvider {
   private inFlight = 0;
   private peakInFlight = 0;
   private sequence = 0;
+  private requestIds = 0;
   private epoch = 0;
   private closing: Promise<void> | undefined;
 
@@ -277,9 +290,10 @@ class MockServer implements MockProvider {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     this.counts.requests++;
     const path = (req.url ?? '').split('?', 1)[0];
-    if (req.method !== 'POST' || path !== PATH) {
+    const flavor: Flavor = path === MESSAGES_PATH ? 'anthropic' : 'openai';
+    if (req.method !== 'POST' || (path !== PATH && path !== MESSAGES_PATH)) {
       req.resume();
-      this.reply(res, 404, problem('not_found_error', `no route for ${req.method ?? '?'} ${path ?? ''}`));
+      this.reply(res, 404, problem('openai', 'not_found_error', `no route for ${req.method ?? '?'} ${path ?? ''}`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -291,47 +305,77 @@ class MockServer implements MockProvider {
     req.on('end', () => {
       if (this.closing !== undefined) return;
       if (size > MAX_BODY_BYTES) {
-        this.reply(res, 413, problem('invalid_request_error', `body is over ${MAX_BODY_BYTES} bytes`));
+        this.reply(res, 413, problem(flavor, 'invalid_request_error', `body is over ${MAX_BODY_BYTES} bytes`));
         return;
       }
-      this.onCall(res, Buffer.concat(chunks).toString('utf8'));
+      this.onCall(res, Buffer.concat(chunks).toString('utf8'), flavor);
     });
   }
 
-  private onCall(res: ServerResponse, text: string): void {
+  private onCall(res: ServerResponse, text: string, flavor: Flavor): void {
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      this.reply(res, 400, problem('invalid_request_error', 'body is not valid JSON'));
+      this.reply(res, 400, problem(flavor, 'invalid_request_error', 'body is not valid JSON'));
       return;
     }
     const call = parseCall(body, this.config.defaultMaxTokens);
     if (typeof call === 'string') {
-      this.reply(res, 400, problem('invalid_request_error', call));
+      this.reply(res, 400, problem(flavor, 'invalid_request_error', call));
       return;
     }
     const cost = call.promptTokens + call.maxTokens;
     if (cost > this.config.tpm) {
       // No wait would ever let it through, so a retryable 429 would be a lie.
-      this.reply(res, 400, problem('invalid_request_error', `request needs ${cost} tokens, above the tpm limit of ${this.config.tpm}`));
+      this.reply(res, 400, problem(flavor, 'invalid_request_error', `request needs ${cost} tokens, above the tpm limit of ${this.config.tpm}`));
       return;
     }
     const now = performance.now();
     if (this.inFlight >= this.config.concurrency) {
       this.counts.overloaded++;
-      this.refuse(res, now, problem('overloaded', `more than ${this.config.concurrency} requests in flight`));
+      const message = `more than ${this.config.concurrency} requests in flight`;
+      // Anthropic says "overloaded" with its own status; OpenAI with a 429 that gives no advice.
+      if (flavor === 'anthropic') this.refuse(res, now, 529, problem(flavor, 'overloaded_error', message), this.limitHeaders(flavor, now));
+      else this.refuse(res, now, 429, problem(flavor, 'overloaded', message), this.limitHeaders(flavor, now));
       return;
     }
-    if (this.refusedByWindow(res, cost, now)) return;
+    if (this.refusedByWindow(res, cost, now, flavor)) return;
     for (const w of this.requestWindows) w.charge(1, now);
     this.tokenWindow?.charge(cost, now);
     this.recordStart(now);
-    this.answer(res, call);
+    this.answer(res, call, flavor, this.limitHeaders(flavor, now));
+  }
+
+  /**
+   * The provider's rate-limit fields as they stand at `now`: OpenAI's x-ratelimit-* (resets
+   * as Go durations) or Anthropic's anthropic-ratelimit-* (resets as RFC 3339 instants), and
+   * a request id. A reset is when the window will be empty again, as both providers define it.
+   */
+  private limitHeaders(flavor: Flavor, now: number): OutgoingHttpHeaders {
+    const id = `req_${(++this.requestIds).toString(16).padStart(24, '0')}`;
+    const headers: OutgoingHttpHeaders = flavor === 'openai' ? { 'x-request-id': id } : { 'request-id': id };
+    const requests = this.requestWindows.find((w) => w.name === 'rpm') ?? this.requestWindows[0];
+    const windows: Array<[string, SlidingWindow | undefined]> = [['requests', requests], ['tokens', this.tokenWindow]];
+    for (const [kind, w] of windows) {
+      if (w === undefined) continue;
+      const { used, emptyInMs } = w.state(now);
+      const remaining = String(Math.max(0, w.limit - used));
+      if (flavor === 'openai') {
+        headers[`x-ratelimit-limit-${kind}`] = String(w.limit);
+        headers[`x-ratelimit-remaining-${kind}`] = remaining;
+        headers[`x-ratelimit-reset-${kind}`] = goDuration(emptyInMs);
+      } else {
+        headers[`anthropic-ratelimit-${kind}-limit`] = String(w.limit);
+        headers[`anthropic-ratelimit-${kind}-remaining`] = remaining;
+        headers[`anthropic-ratelimit-${kind}-reset`] = new Date(Date.now() + Math.ceil(emptyInMs / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      }
+    }
+    return headers;
   }
 
   /** Answers 429 with the wait until every window has room, if any window is full. */
-  private refusedByWindow(res: ServerResponse, cost: number, now: number): boolean {
+  private refusedByWindow(res: ServerResponse, cost: number, now: number, flavor: Flavor): boolean {
     let wait = 0;
     const full: string[] = [];
     const check = (w: SlidingWindow, units: number): void => {
@@ -344,13 +388,16 @@ class MockServer implements MockProvider {
     if (wait === 0) return false;
     // Integer ms rounded up: a client that waits exactly this long finds room.
     const ms = Math.ceil(wait);
-    const body = problem('rate_limit_error', `rate limit reached for ${full.join(', ')}; try again in ${ms} ms`, 'rate_limit_exceeded');
-    this.refuse(res, now, body, { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) });
+    const message = `rate limit reached for ${full.join(', ')}; try again in ${ms} ms`;
+    const body = problem(flavor, flavor === 'openai' ? (full[0]?.startsWith('tpm') ? 'tokens' : 'requests') : 'rate_limit_error', message,
+      'rate_limit_exceeded');
+    const advice = flavor === 'openai' ? { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(ms) } : { 'retry-after': String(Math.ceil(ms / 1000)) };
+    this.refuse(res, now, 429, body, { ...this.limitHeaders(flavor, now), ...advice });
     return true;
   }
 
   /** Draws this request's fate, then answers now (503) or after its latency. */
-  private answer(res: ServerResponse, call: Call): void {
+  private answer(res: ServerResponse, call: Call, flavor: Flavor, limits: OutgoingHttpHeaders): void {
     const c = this.config;
     // A fixed number of draws per admitted request keeps the sequence aligned across runs.
     const fate = this.random();
@@ -360,7 +407,8 @@ class MockServer implements MockProvider {
     const share = this.random();
     if (fate < c.errorRate / 2) {
       const ms = Math.ceil(c.unavailableRetryAfterMs * c.durationScale);
-      this.reply(res, 503, problem('service_unavailable', 'the service is temporarily unavailable'), {
+      this.reply(res, 503, problem(flavor, flavor === 'openai' ? 'service_unavailable' : 'api_error', 'the service is temporarily unavailable'), {
+        ...limits,
         'retry-after': String(Math.ceil(ms / 1000)),
         'retry-after-ms': String(ms),
       });
@@ -376,12 +424,13 @@ class MockServer implements MockProvider {
     const timer = setTimeout(() => {
       this.pending.delete(timer);
       this.inFlight--;
-      const headers = { 'x-mock-latency-ms': latency.toFixed(3) };
+      const headers = { ...limits, 'x-mock-latency-ms': latency.toFixed(3) };
       if (fate < c.errorRate) {
-        this.reply(res, 500, problem('api_error', 'the server had an error while processing the request'), headers);
+        this.reply(res, 500, problem(flavor, flavor === 'openai' ? 'server_error' : 'api_error', 'the server had an error while processing the request'), headers);
       } else {
         this.counts.tokens += call.promptTokens + completionTokens;
-        this.reply(res, 200, completion(id, call, completionTokens), headers);
+        const body = flavor === 'openai' ? completion(id, call, completionTokens) : message(id, call, completionTokens);
+        this.reply(res, 200, body, { ...headers, ...(flavor === 'openai' ? { 'openai-processing-ms': String(Math.round(latency)) } : {}) });
       }
     }, latency);
     this.pending.add(timer);
@@ -393,10 +442,10 @@ class MockServer implements MockProvider {
     });
   }
 
-  private refuse(res: ServerResponse, now: number, body: object, headers: OutgoingHttpHeaders = {}): void {
+  private refuse(res: ServerResponse, now: number, status: number, body: object, headers: OutgoingHttpHeaders): void {
     if (this.refusals.length < this.config.logLimit) this.refusals.push(now - this.epoch);
     else this.dropped++;
-    this.reply(res, 429, body, headers);
+    this.reply(res, status, body, headers);
   }
 
   private recordStart(now: number): void {
@@ -411,7 +460,7 @@ class MockServer implements MockProvider {
 
   private reply(res: ServerResponse, status: number, body: object, headers: OutgoingHttpHeaders = {}): void {
     if (status === 200) this.counts.ok++;
-    else if (status === 429) this.counts.rateLimited++;
+    else if (status === 429 || status === 529) this.counts.rateLimited++;
     else if (status >= 500) this.counts.errors++;
     else if (status === 404) this.counts.notFound++;
     else this.counts.badRequests++;
@@ -424,15 +473,14 @@ class MockServer implements MockProvider {
 /** The call a body describes, or why it is not a valid one. */
 function parseCall(body: unknown, defaultMaxTokens: number): Call | string {
   if (!isRecord(body)) return 'body must be a JSON object';
-  const { model, messages, max_tokens: maxTokens, tokens } = body;
+  const { model, messages, max_tokens: maxTokens, tokens, system } = body;
   if (typeof model !== 'string' || model === '') return 'model must be a non-empty string';
   if (!Array.isArray(messages) || messages.length === 0) return 'messages must be a non-empty array';
-  let chars = 0;
+  let chars = typeof system === 'string' ? system.length : 0;
   for (const m of messages) {
-    if (!isRecord(m) || typeof m.role !== 'string' || typeof m.content !== 'string') {
-      return 'each message must be an object with string role and content';
-    }
-    chars += m.content.length;
+    const length = isRecord(m) && typeof m.role === 'string' ? contentLength(m.content) : undefined;
+    if (length === undefined) return 'each message must be an object with a string role and text content';
+    chars += length;
   }
   if (maxTokens !== undefined && !(Number.isSafeInteger(maxTokens) && (maxTokens as number) >= 1)) {
     return 'max_tokens must be a positive integer';
@@ -444,6 +492,40 @@ function parseCall(body: unknown, defaultMaxTokens: number): Call | string {
     model,
     promptTokens: (tokens as number | undefined) ?? Math.ceil(chars / CHARS_PER_TOKEN),
     maxTokens: (maxTokens as number | undefined) ?? defaultMaxTokens,
+  };
+}
+
+/** A message's text: a string, or (Anthropic) an array of `{ type: 'text', text }` blocks. */
+function contentLength(content: unknown): number | undefined {
+  if (typeof content === 'string') return content.length;
+  if (!Array.isArray(content)) return undefined;
+  let n = 0;
+  for (const block of content) {
+    if (!isRecord(block) || typeof block.text !== 'string') return undefined;
+    n += block.text.length;
+  }
+  return n;
+}
+
+/** OpenAI's resets: `6m0s`, `1s`, `20ms`, always rounded up so waiting that long finds room. */
+function goDuration(ms: number): string {
+  if (ms < 1000) return `${Math.ceil(ms)}ms`;
+  const seconds = Math.ceil(ms / 10) / 100;
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${Number((seconds - minutes * 60).toFixed(2))}s`;
+}
+
+function message(id: number, call: Call, completionTokens: number): object {
+  return {
+    id: `msg_mock_${id}`,
+    type: 'message',
+    role: 'assistant',
+    model: call.model,
+    content: [{ type: 'text', text: `mock completion ${id}` }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: call.promptTokens, output_tokens: completionTokens },
   };
 }
 
@@ -462,8 +544,10 @@ function completion(id: number, call: Call, completionTokens: number): object {
   };
 }
 
-function problem(type: string, message: string, code?: string): object {
-  return { error: code === undefined ? { type, message } : { type, message, code } };
+/** An error body in the provider's envelope: OpenAI `{ error: { message, type, param, code } }`, Anthropic `{ type: 'error', error }`. */
+function problem(flavor: Flavor, type: string, message: string, code?: string): object {
+  if (flavor === 'anthropic') return { type: 'error', error: { type, message } };
+  return { error: { message, type, param: null, code: code ?? null } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -158,7 +158,8 @@ describe('mock provider limits', () => {
     for (let i = 0; i < 3; i++) expect((await post(p)).status).toBe(200);
     const refused = await post(p);
     expect(refused.status).toBe(429);
-    expect((await problem(refused)).error.type).toBe('rate_limit_error');
+    // OpenAI's envelope: the window that refused is the type, the code says rate limit.
+    expect((await problem(refused)).error).toMatchObject({ type: 'requests', code: 'rate_limit_exceeded' });
     const ms = Number(refused.headers.get('retry-after-ms'));
     expect(Number.isInteger(ms)).toBe(true);
     expect(Number(refused.headers.get('retry-after'))).toBe(Math.ceil(ms / 1000));
