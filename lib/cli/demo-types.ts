@@ -1,7 +1,7 @@
 // What the demo's parent process and its per-strategy child processes say to each other,
 // and what one strategy's run produces for the table, the JSON and the HTML report.
 
-export const STRATEGY_NAMES = ['naive', 'p-limit', 'ringleader-js', 'ringleader-native'] as const;
+export const STRATEGY_NAMES = ['naive', 'p-limit', 'ringleader-js', 'ringleader-native', 'ringleader-fetch'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** The provider's published limits, as a client configures itself from them. */
@@ -39,6 +39,8 @@ export interface ChildResult {
   p99Ms: number | null;
   peakRssBytes: number;
   cutAtDeadline: boolean;
+  /** What a strategy learned from the provider's answers (ringleader-fetch: its limits and their headers). */
+  learned?: string;
 }
 
 export type ToChild = { type: 'run'; config: RunConfig };

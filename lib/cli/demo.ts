@@ -121,6 +121,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   say();
   say(textTable(summary.results));
   if (results.some((r) => r.cutAtDeadline)) say('* cut at the deadline: agents unfinished then count as failed');
+  for (const r of results) if (r.learned !== undefined) say(`${r.strategy}: ${r.learned}`);
   if (summary.ratios.rows.length > 0) {
     say();
     say(textTable(summary.ratios));

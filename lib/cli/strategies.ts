@@ -9,6 +9,7 @@ import { batchedReader } from './read-file.js';
 import type { Executor } from './workload.js';
 import { naiveStrategy } from './strategy-naive.js';
 import { pLimitStrategy, P_LIMIT_RETRIES } from './strategy-p-limit.js';
+import { fetchStrategy } from './strategy-fetch.js';
 import { ringleaderStrategy, RINGLEADER_PER_AGENT, RINGLEADER_RETRIES } from './strategy-ringleader.js';
 
 export interface StrategyContext {
@@ -21,6 +22,8 @@ export interface StrategyContext {
 
 export interface Strategy {
   executor: Executor;
+  /** What it learned while it ran, for its report row. */
+  learned?(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -68,6 +71,13 @@ export const STRATEGIES: Record<StrategyName, Entry> = {
         },
       };
     },
+  },
+  'ringleader-fetch': {
+    describe: (limits) => `the real openai SDK, unchanged, with fetch: scheduledFetch({ concurrency: ${limits.concurrency} }) and no ` +
+      'rate options: limits learned from the x-ratelimit-* headers',
+    unavailable: () => resolvable('openai') ? undefined
+      : 'the openai package is not installed (a devDependency: `npm install` in the repository adds it)',
+    create: (ctx) => fetchStrategy(ctx),
   },
 };
 

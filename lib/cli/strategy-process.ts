@@ -51,6 +51,7 @@ async function run(config: RunConfig): Promise<ChildResult> {
   return {
     completed: done, failed, wallMs, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99),
     peakRssBytes: process.resourceUsage().maxRSS * 1024, cutAtDeadline: deadline.signal.aborted,
+    learned: strategy.learned?.(),
   };
 }
 

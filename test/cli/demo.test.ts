@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = join(root, 'dist/cli/main.js');
 // The native strategy runs wherever the addon loads (CI builds it); elsewhere it is skipped with the reason.
 const nativeError = ((loaded) => ('error' in loaded ? loaded.error : undefined))(loadAddon());
-const strategies = ['naive', 'p-limit', 'ringleader-js', ...(nativeError === undefined ? ['ringleader-native'] : [])];
+const strategies = ['naive', 'p-limit', 'ringleader-js', ...(nativeError === undefined ? ['ringleader-native'] : []), 'ringleader-fetch'];
 
 interface Run {
   code: number;
@@ -45,6 +45,7 @@ interface StrategyJson {
   failed: number;
   requests: number;
   rateLimited: number;
+  learned?: string;
   wallMs: number;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -97,6 +98,19 @@ describe('ringleader demo --json', () => {
       expect(s.p50Ms).toBeGreaterThan(0);
       expect(s.p99Ms).toBeGreaterThanOrEqual(s.p50Ms!);
     }
+  });
+
+  it('ringleader-fetch, the unchanged openai SDK with no rate options, meets no more 429s than ringleader-js + 5%', () => {
+    const hand = doc.strategies.find((s) => s.strategy === 'ringleader-js')!;
+    const learned = doc.strategies.find((s) => s.strategy === 'ringleader-fetch')!;
+    expect(learned.rateLimited).toBeLessThanOrEqual(Math.ceil(hand.rateLimited * 1.05));
+  });
+
+  it('ringleader-fetch reports the limits it learned and the header each came from', () => {
+    const learned = doc.strategies.find((s) => s.strategy === 'ringleader-fetch')!;
+    expect(learned.learned).toMatch(/600 requests \(x-ratelimit-remaining-requests, \d+ answers\)/);
+    expect(learned.learned).toMatch(/800,000 tokens \(x-ratelimit-remaining-tokens/);
+    expect(run.stderr).toMatch(/^ringleader-fetch: learned 600 requests/m);
   });
 
   it('the naive strategy meets 429s', () => {
