@@ -234,7 +234,12 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     }
     this.failed++;
     node.resolve(rejected(value));
-    if (this.listenerCount('error') > 0) this.emit('error', value);
+    this.emitFailed(value);
+  }
+
+  /** Tells 'error' listeners of a failed task; PQueue tells them earlier, in p-queue's order. */
+  protected emitFailed(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   protected drain(): void {
@@ -322,6 +327,11 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       if (this.gate === undefined) resolve();
       else this.gate.close(resolve);
     }
+    this.emitIdle();
+  }
+
+  /** Tells 'idle' listeners; PQueue holds it back to keep p-queue's order of events. */
+  protected emitIdle(): void {
     if (this.listenerCount('idle') > 0) this.emit('idle');
   }
 

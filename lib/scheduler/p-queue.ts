@@ -107,6 +107,9 @@ export class PQueue extends Scheduler {
   // While rate-limited: when the window frees, even with the queue paused.
   private rateTimer: TimerHandle | undefined = undefined;
   private nextId = 1;
+  // While a finished task is booked: 'idle' waits for pendingZero and empty, as in p-queue.
+  private finishing = false;
+  private idleHeld = false;
   private readonly started = new Map<TaskContext, Started>();
 
   constructor(options: PQueueOptions = {}) {
@@ -227,6 +230,11 @@ export class PQueue extends Scheduler {
     this.checkRateLimit();
   }
 
+  /** Resolves once nothing waits or runs, with the 'idle' event (as p-queue's does). */
+  override onIdle(): Promise<void> {
+    return this.isIdle() ? Promise.resolve() : this.once1(['idle'], () => true);
+  }
+
   /** Resolves once nothing waits to start (tasks may still run). */
   onEmpty(): Promise<void> {
     return this.queued === 0 ? Promise.resolve() : this.once1(['empty'], () => true);
@@ -259,14 +267,36 @@ export class PQueue extends Scheduler {
   /** @internal */
   override _finish(node: Node, ctx: Context, ok: boolean, value: unknown): void {
     this.started.delete(ctx);
-    if (ok && node.x?.settled === false && this.listenerCount('completed') > 0) this.emit('completed', value);
+    if (node.x?.settled === false) {
+      if (ok) this.emit('completed', value);
+      else if (this.listenerCount('error') > 0) this.emit('error', value);
+    }
     // As p-queue: 'empty' when a finished task finds nothing waiting to take its place.
     const empty = this.queued === 0;
-    super._finish(node, ctx, ok, value);
-    if (this.runningCount === 0) this.emit('pendingZero');
+    // p-queue counts the task out before it starts the next: pendingZero comes first.
+    if (this.runningCount === 1) this.emit('pendingZero');
+    this.finishing = true;
+    try {
+      super._finish(node, ctx, ok, value);
+    } finally {
+      this.finishing = false;
+    }
+    // Then as p-queue: empty, idle, next.
     if (empty) this.emit('empty');
+    if (this.idleHeld) {
+      this.idleHeld = false;
+      this.emit('idle');
+    }
     this.emit('next');
     this.checkRateLimit();
+  }
+
+  // Told already, before pendingZero, by _finish.
+  protected override emitFailed(): void {}
+
+  protected override emitIdle(): void {
+    if (this.finishing) this.idleHeld = true;
+    else super.emitIdle();
   }
 
   // A running task that timed out or was aborted settles at once: p-queue reports it then.
