@@ -92,20 +92,20 @@ function rateBars(series: Series, xMax: number): number[] {
 }
 
 /** The next 1, 2 or 5 × 10^k at or above v. */
-function niceCeil(v: number): number {
+export function niceCeil(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
-function ticks(max: number, target = 4): number[] {
+export function ticks(max: number, target = 4): number[] {
   const step = niceCeil(max / target);
   const out: number[] = [];
   for (let v = 0; v <= max + step * 1e-9; v += step) out.push(Number(v.toPrecision(6)));
   return out;
 }
 
-function f(v: number): string {
+export function f(v: number): string {
   return v.toFixed(1);
 }
 

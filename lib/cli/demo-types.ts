@@ -1,6 +1,8 @@
 // What the demo's parent process and its per-strategy child processes say to each other,
 // and what one strategy's run produces for the table, the JSON and the HTML report.
 
+import type { Timeline } from './timeline.js';
+
 export const STRATEGY_NAMES = ['naive', 'p-limit', 'ringleader-js', 'ringleader-native', 'ringleader-fetch'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -43,12 +45,18 @@ export interface ChildResult {
   learned?: string;
 }
 
+/** What the child sends at the end: its figures, and where each agent's time went. */
+export interface ChildReport {
+  result: ChildResult;
+  timeline: Timeline;
+}
+
 export type ToChild = { type: 'run'; config: RunConfig };
 
 export type FromChild =
   | { type: 'started' }
   | { type: 'progress'; done: number; failed: number }
-  | { type: 'result'; result: ChildResult };
+  | { type: 'result'; result: ChildResult; timeline: Timeline };
 
 /** One strategy's row: the child's figures plus what the provider saw. */
 export interface StrategyResult extends ChildResult {
@@ -72,4 +80,6 @@ export interface Series {
 export interface StrategyRecord {
   result: StrategyResult;
   series: Series;
+  /** Per-agent bars: queue wait, rate wait, pause, retry sleep, run. */
+  timeline?: Timeline;
 }

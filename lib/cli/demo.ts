@@ -128,7 +128,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
     say(RATIO_NOTE);
   }
   const html = renderReport({
-    about, limits, skipped, generatedAt: new Date(),
+    about, limits, skipped, generatedAt: new Date(), agents,
     records: records.map((r) => ({ ...r, description: STRATEGIES[r.result.strategy].describe(limits) })),
   });
   await writeFile(reportPath, html);

@@ -4,7 +4,7 @@
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildResult, FromChild, RunConfig, Series, StrategyRecord, ToChild } from './demo-types.js';
+import type { ChildReport, FromChild, RunConfig, Series, StrategyRecord, ToChild } from './demo-types.js';
 import { demoProviderOptions } from './demo-provider.js';
 import { startMockProvider, type MockProvider } from './mock-provider.js';
 
@@ -28,7 +28,7 @@ export async function runStrategy(config: Omit<RunConfig, 'url'>, seed: number, 
   const provider = await startMockProvider(demoProviderOptions(config.durationScale, seed));
   const series: Series = { t: [], inFlight: [], rateLimited: [] };
   try {
-    const result = await drive({ ...config, url: provider.url }, provider, series, onSnapshot, signal);
+    const { result, timeline } = await drive({ ...config, url: provider.url }, provider, series, onSnapshot, signal);
     const stats = provider.stats();
     return {
       result: {
@@ -36,6 +36,7 @@ export async function runStrategy(config: Omit<RunConfig, 'url'>, seed: number, 
         serverErrors: stats.errors, peakInFlight: stats.peakInFlight,
       },
       series,
+      timeline,
     };
   } finally {
     await provider.close();
@@ -43,14 +44,14 @@ export async function runStrategy(config: Omit<RunConfig, 'url'>, seed: number, 
 }
 
 function drive(config: RunConfig, provider: MockProvider, series: Series, onSnapshot: (s: Snapshot) => void,
-  signal: AbortSignal): Promise<ChildResult> {
+  signal: AbortSignal): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
     let t0 = 0;
     let done = 0;
     let failed = 0;
     let sampler: ReturnType<typeof setInterval> | undefined;
-    let result: ChildResult | undefined;
+    let result: ChildReport | undefined;
     const sample = (): void => {
       const stats = provider.stats();
       const snapshot = { elapsedMs: performance.now() - t0, done, failed, inFlight: stats.inFlight, rateLimited: stats.rateLimited };
@@ -75,7 +76,7 @@ function drive(config: RunConfig, provider: MockProvider, series: Series, onSnap
         done = message.done;
         failed = message.failed;
       } else {
-        result = message.result;
+        result = { result: message.result, timeline: message.timeline };
         clearInterval(sampler);
         sample();
       }

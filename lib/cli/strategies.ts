@@ -6,6 +6,7 @@ import { Engine, probe } from '../engine/index.js';
 import { loadAddon } from '../engine/native.js';
 import type { ChatClient } from './llm-client.js';
 import { batchedReader } from './read-file.js';
+import type { TimelineRecorder } from './timeline.js';
 import type { Executor } from './workload.js';
 import { naiveStrategy } from './strategy-naive.js';
 import { pLimitStrategy, P_LIMIT_RETRIES } from './strategy-p-limit.js';
@@ -18,6 +19,8 @@ export interface StrategyContext {
   /** Aborts at the run's deadline. */
   signal: AbortSignal;
   config: RunConfig;
+  /** Where the strategy's queue waits, retry sleeps and runs are drawn from, per agent. */
+  timeline: TimelineRecorder;
 }
 
 export interface Strategy {

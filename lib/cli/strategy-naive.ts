@@ -3,11 +3,15 @@
 
 import type { Strategy, StrategyContext } from './strategies.js';
 
-export function naiveStrategy({ chat, readFile, signal }: StrategyContext): Strategy {
+export function naiveStrategy({ chat, readFile, signal, timeline }: StrategyContext): Strategy {
+  const timed = <T>(agent: number, p: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    return p().finally(() => timeline.add(agent, 'run', start, performance.now()));
+  };
   return {
     executor: {
-      llm: (call) => chat.complete(call, signal),
-      read: (path) => readFile(path, signal),
+      llm: (call, step) => timed(step.agent, () => chat.complete(call, signal)),
+      read: (path, step) => timed(step.agent, () => readFile(path, signal)),
     },
     close: async () => {},
   };

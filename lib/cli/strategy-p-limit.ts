@@ -10,25 +10,50 @@ export const P_LIMIT_RETRIES = 5;
 // One second, then 2, 4, 8, 16: before --duration-scale.
 const BASE_DELAY_MS = 1_000;
 
-export async function pLimitStrategy({ chat, readFile, signal, config }: StrategyContext): Promise<Strategy> {
+export async function pLimitStrategy({ chat, readFile, signal, config, timeline }: StrategyContext): Promise<Strategy> {
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(config.limits.concurrency);
   const base = BASE_DELAY_MS * config.durationScale;
-  const withRetry = async <T>(fn: () => Promise<T>): Promise<T> => {
+  // Each attempt and each backoff is drawn on the agent's timeline; the backoff holds the slot.
+  const withRetry = async <T>(agent: number, fn: () => Promise<T>): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
+      const start = performance.now();
       try {
-        return await fn();
+        const value = await fn();
+        timeline.add(agent, 'run', start, performance.now());
+        return value;
       } catch (err) {
+        const slept = performance.now();
+        timeline.add(agent, 'run', start, slept);
         const transient = !(err instanceof HttpError) || err.status === 429 || err.status >= 500;
         if (attempt >= P_LIMIT_RETRIES || !transient || signal.aborted) throw err;
-        await sleep(base * 2 ** attempt, undefined, { signal });
+        try {
+          await sleep(base * 2 ** attempt, undefined, { signal });
+        } finally {
+          timeline.add(agent, 'retry', slept, performance.now());
+        }
       }
     }
   };
+  // Time spent waiting for a p-limit slot.
+  const queued = <T>(agent: number, fn: () => Promise<T>): Promise<T> => {
+    const submitted = performance.now();
+    return limit(() => {
+      timeline.add(agent, 'queue', submitted, performance.now());
+      return fn();
+    });
+  };
   return {
     executor: {
-      llm: (call) => limit(() => withRetry(() => chat.complete(call, signal))),
-      read: (path) => limit(() => readFile(path, signal)),
+      llm: (call, step) => queued(step.agent, () => withRetry(step.agent, () => chat.complete(call, signal))),
+      read: (path, step) => queued(step.agent, async () => {
+        const start = performance.now();
+        try {
+          return await readFile(path, signal);
+        } finally {
+          timeline.add(step.agent, 'run', start, performance.now());
+        }
+      }),
     },
     close: async () => {},
   };

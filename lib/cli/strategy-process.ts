@@ -3,10 +3,11 @@
 // receives { type: 'run', config }, posts 'started', 'progress' every 50 ms, then 'result'.
 
 import { setMaxListeners } from 'node:events';
-import type { ChildResult, FromChild, RunConfig, ToChild } from './demo-types.js';
+import type { ChildReport, FromChild, RunConfig, ToChild } from './demo-types.js';
 import { ChatClient } from './llm-client.js';
 import { readToolFile } from './read-file.js';
 import { STRATEGIES } from './strategies.js';
+import { TimelineRecorder } from './timeline.js';
 import { runAgent } from './workload.js';
 
 // Bounds open connections for every strategy, even naive, within a default fd limit.
@@ -18,12 +19,15 @@ function send(message: FromChild): void {
   if (process.connected) process.send!(message);
 }
 
-async function run(config: RunConfig): Promise<ChildResult> {
+async function run(config: RunConfig): Promise<ChildReport> {
   const deadline = new AbortController();
   // Every pending step listens to the one deadline signal.
   setMaxListeners(0, deadline.signal);
   const chat = new ChatClient(config.url, MAX_SOCKETS);
-  const strategy = await STRATEGIES[config.strategy].create({ chat, readFile: readToolFile, signal: deadline.signal, config });
+  const timeline = new TimelineRecorder(performance.now());
+  const strategy = await STRATEGIES[config.strategy].create({
+    chat, readFile: readToolFile, signal: deadline.signal, config, timeline,
+  });
   const timer = setTimeout(() => deadline.abort(new Error('deadline')), config.deadlineMs);
   let done = 0;
   let failed = 0;
@@ -31,6 +35,7 @@ async function run(config: RunConfig): Promise<ChildResult> {
   const ticker = setInterval(() => send({ type: 'progress', done, failed }), PROGRESS_MS);
   send({ type: 'started' });
   const t0 = performance.now();
+  timeline.t0 = t0;
   await Promise.all(Array.from({ length: config.agents }, async (_, agent) => {
     const start = performance.now();
     try {
@@ -48,11 +53,12 @@ async function run(config: RunConfig): Promise<ChildResult> {
   await strategy.close();
   chat.close();
   latencies.sort((a, b) => a - b);
-  return {
+  const result = {
     completed: done, failed, wallMs, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99),
     peakRssBytes: process.resourceUsage().maxRSS * 1024, cutAtDeadline: deadline.signal.aborted,
     learned: strategy.learned?.(),
   };
+  return { result, timeline: timeline.toJSON() };
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -66,8 +72,8 @@ process.on('SIGINT', () => {});
 
 process.once('message', (message: ToChild) => {
   run(message.config).then(
-    (result) => {
-      send({ type: 'result', result });
+    ({ result, timeline }) => {
+      send({ type: 'result', result, timeline });
       process.disconnect();
     },
     (err: unknown) => {

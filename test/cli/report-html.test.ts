@@ -9,7 +9,22 @@ describe('renderReport', () => {
     const html = renderReport(reportFixture());
     const charts = [...html.matchAll(/<figure class="chart" data-strategy="([^"]+)">\s*<svg /g)].map((m) => m[1]);
     expect(charts).toEqual(['naive', 'p-limit', 'ringleader-js']);
-    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html.match(/<figure class="chart"/g)).toHaveLength(3);
+  });
+
+  it('draws one timeline per strategy, after its chart, with bars only for the phases it recorded', () => {
+    const html = renderReport(reportFixture());
+    const sections = html.split('<section class="strategy"').slice(1);
+    expect(sections.map((s) => /<figure class="chart"[\s\S]*<figure class="timeline"/.test(s))).toEqual([true, true, true]);
+    const phases = sections.map((s) => [...s.matchAll(/<path class="tl-(\w+)" data-phase/g)].map((m) => m[1]));
+    expect(phases).toEqual([['run'], ['queue', 'retry', 'run'], ['queue', 'rate', 'pause', 'run']]);
+  });
+
+  it('leaves the timeline out of a record that has none', () => {
+    const data = reportFixture();
+    delete data.records[0]!.timeline;
+    const html = renderReport(data);
+    expect(html.match(/<figure class="timeline"/g)).toHaveLength(2);
   });
 
   it('draws the in-flight line of every strategy and 429 bars only where 429s happened', () => {
