@@ -1,10 +1,13 @@
 // The budget one lane learned from its provider's headers: never start more than the server
 // said remain before its reset. Requests already sent when an answer was counted are the
 // server's to count; the ones sent after it are subtracted here until a newer answer arrives.
+// Once the window's length is known, starts are also spread over it, so the budget rolls
+// instead of being spent at once and waited out whole.
 
 import { abortReason } from '../validate.js';
 import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import type { LimitName, LimitReading } from './header-limits.js';
+import { StartLog } from './start-log.js';
 
 /** What one request will cost each budget. */
 export interface Cost {
@@ -20,6 +23,7 @@ export interface LearnedLimit {
   remaining: number;
   /** When the budget is whole again (epoch ms). */
   resetAt: number;
+  /** The window's length: as the server said (IETF), or the shortest one its answers allow. */
   windowMs: number | undefined;
   /** The header field it was read from. */
   source: string;
@@ -33,6 +37,7 @@ interface Dim {
   /** On the monotonic clock. */
   resetAt: number;
   windowMs: number | undefined;
+  log: StartLog;
   source: string;
   updates: number;
   /** Start sequence of the answer it was last read from: older answers are stale. */
@@ -47,6 +52,9 @@ export interface BudgetTicket {
 }
 
 const NAMES: readonly LimitName[] = ['requests', 'tokens', 'input-tokens', 'output-tokens'];
+// Starts within one window stay this far under the limit, as a hand-set rate window would:
+// client and provider count a request a transit apart, and the margin absorbs it.
+const HEADROOM = 0.95;
 
 export class LaneBudget {
   private readonly dims = new Map<LimitName, Dim>();
@@ -76,8 +84,8 @@ export class LaneBudget {
       // Units started after this request are not in the server's count yet.
       const later = this.spent[r.name] - ticket.spent[r.name];
       const next: Dim = {
-        limit: r.limit, allowance: r.remaining - later, resetAt: at + r.resetMs, windowMs: r.windowMs,
-        source: r.source, updates: (dim?.updates ?? 0) + 1, seq: ticket.seq,
+        limit: r.limit, allowance: r.remaining - later, resetAt: at + r.resetMs, windowMs: r.windowMs ?? windowOf(r, dim?.windowMs),
+        log: dim?.log ?? new StartLog(), source: r.source, updates: (dim?.updates ?? 0) + 1, seq: ticket.seq,
       };
       this.dims.set(r.name, next);
     }
@@ -101,10 +109,13 @@ export class LaneBudget {
 
   private charge(cost: Cost): BudgetTicket {
     const units = unitsOf(cost);
+    const now = this.now();
     for (const name of NAMES) {
       this.spent[name] += units[name];
       const d = this.dims.get(name);
-      if (d !== undefined) d.allowance -= units[name];
+      if (d === undefined) continue;
+      d.allowance -= units[name];
+      if (d.windowMs !== undefined) d.log.add(now, units[name]);
     }
     return { seq: ++this.seq, spent: { ...this.spent } };
   }
@@ -119,8 +130,11 @@ export class LaneBudget {
       this.refresh(d, now);
       // A whole budget smaller than one request still lets it go: the server decides.
       const whole = d.limit !== undefined && d.allowance >= d.limit;
-      if (d.allowance >= units[name] || whole || units[name] === 0) continue;
-      wait = Math.max(wait, d.resetAt - now);
+      if (units[name] === 0) continue;
+      if (d.allowance < units[name] && !whole) wait = Math.max(wait, d.resetAt - now);
+      if (d.windowMs !== undefined && d.limit !== undefined) {
+        wait = Math.max(wait, d.log.waitFor(units[name], Math.max(1, Math.floor(d.limit * HEADROOM)), d.windowMs, now));
+      }
     }
     return wait;
   }
@@ -151,6 +165,18 @@ export class LaneBudget {
   private wake(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+/**
+ * The shortest window an answer allows. Both providers refill continuously and reset to full
+ * in `resetMs`, so the window is resetMs × limit / used; a sliding log gives a longer one
+ * (its newest entry, this request, expires a whole window from now). Either way, never shorter
+ * than the real window, and the shortest seen is kept.
+ */
+function windowOf(r: LimitReading, known: number | undefined): number | undefined {
+  if (r.limit === undefined || r.remaining >= r.limit || r.resetMs <= 0) return known;
+  const estimate = (r.resetMs * r.limit) / (r.limit - r.remaining);
+  return known === undefined ? estimate : Math.min(known, estimate);
 }
 
 function unitsOf(cost: Cost): Record<LimitName, number> {

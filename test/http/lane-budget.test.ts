@@ -103,3 +103,39 @@ describe('LaneBudget', () => {
     await expect(waiting).rejects.toThrow('gone');
   });
 });
+
+describe('LaneBudget over a learned window', () => {
+  it('learns the window a continuously refilled limit implies: reset × limit / used', async () => {
+    const budget = new LaneBudget(() => 0);
+    const first = await budget.take(ONE, new AbortController().signal);
+    // OpenAI's documented example: 60 a minute, 59 left, whole again in 1s.
+    budget.learn([requests(59, 1000, 60)], first);
+    expect(budget.describe().requests!.windowMs).toBe(60_000);
+  });
+
+  it('keeps the shortest window the answers allow', async () => {
+    const budget = new LaneBudget(() => 0);
+    const signal = new AbortController().signal;
+    const a = await budget.take(ONE, signal);
+    const b = await budget.take(ONE, signal);
+    budget.learn([requests(9, 60_000, 10)], a);
+    budget.learn([requests(5, 12_000, 10)], b);
+    expect(budget.describe().requests!.windowMs).toBe(24_000);
+  });
+
+  it('spreads starts: no more than 95% of the limit within one window', async () => {
+    const budget = new LaneBudget(() => 0);
+    const ac = new AbortController();
+    const first = await budget.take(ONE, ac.signal);
+    // 100 a window of 1000 ms, as a provider refilling continuously would say it.
+    budget.learn([requests(99, 10, 100)], first);
+    let started = 0;
+    const waiting = Array.from({ length: 100 }, () => budget.take(ONE, ac.signal).then(() => started++, () => {}));
+    await new Promise((r) => setImmediate(r));
+    // The first start came before the window was known: 95 logged starts fill it.
+    expect(started).toBe(95);
+    ac.abort();
+    await Promise.all(waiting);
+    expect(started).toBe(95);
+  });
+});
