@@ -11,10 +11,12 @@ export type FlagSpec =
   | { kind: 'number'; min: number; max: number; exclusiveMin?: boolean }
   | { kind: 'string' }
   | { kind: 'list'; choices: readonly string[] }
+  | { kind: 'choice'; choices: readonly string[] }
   | { kind: 'boolean' };
 
 type FlagValue<S extends FlagSpec> = S extends { kind: 'integer' | 'number' } ? number
   : S extends { kind: 'list' } ? string[]
+  : S extends { kind: 'choice'; choices: ReadonlyArray<infer C> } ? C
   : S extends { kind: 'boolean' } ? boolean
   : string;
 
@@ -89,6 +91,9 @@ function convert(name: string, flag: FlagSpec, raw: string): unknown {
       }
       return [...new Set(items)];
     }
+    case 'choice':
+      if (!flag.choices.includes(raw)) throw new UsageError(`--${name} must be one of ${flag.choices.join(', ')}, got ${JSON.stringify(raw)}`);
+      return raw;
     case 'string':
       if (raw === '') throw new UsageError(`--${name} needs a non-empty value`);
       return raw;

@@ -82,4 +82,6 @@ export interface StrategyRecord {
   series: Series;
   /** Per-agent bars: queue wait, rate wait, pause, retry sleep, run. */
   timeline?: Timeline;
+  /** When the strategy started, in epoch ms (the bars' and the series' time 0). */
+  startedAt?: number;
 }

@@ -4,7 +4,8 @@
 
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from './args.js';
+import { parseArgs, UsageError } from './args.js';
+import { chromeTrace, otlpTrace } from './trace-file.js';
 import { createCorpus } from './corpus.js';
 import { DEMO_LATENCY, demoLimits } from './demo-provider.js';
 import { STRATEGY_NAMES, type StrategyName, type StrategyRecord } from './demo-types.js';
@@ -29,6 +30,8 @@ const SPEC = {
   'json': { kind: 'boolean' },
   'seed': { kind: 'integer', min: 0, max: 2 ** 32 - 1 },
   'report': { kind: 'string' },
+  'trace': { kind: 'string' },
+  'trace-format': { kind: 'choice', choices: ['chrome', 'otlp'] },
 } as const;
 
 export const DEMO_HELP = `usage: ringleader demo [options]
@@ -44,6 +47,10 @@ options:
                          backoffs (default ${DEFAULTS.durationScale}: about a minute for the whole demo; 1 is real time)
   --seed S               seed of the mock provider's latencies and errors (default ${DEFAULTS.seed})
   --report PATH          where to write the HTML report (default ./ringleader-report.html)
+  --trace FILE           also write every agent's queue waits, rate waits, pauses, retry backoffs and
+                         runs as a trace: Chrome trace event JSON (open in ui.perfetto.dev or
+                         chrome://tracing), or OTLP-JSON with --trace-format otlp
+  --trace-format F       chrome (default) or otlp
   --json                 print one JSON document on stdout; progress goes to stderr
   --help                 print this text`;
 
@@ -59,6 +66,8 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   const seed = flags.seed ?? DEFAULTS.seed;
   const json = flags.json === true;
   const reportPath = resolve(flags.report ?? 'ringleader-report.html');
+  const tracePath = flags.trace === undefined ? undefined : resolve(flags.trace);
+  if (flags['trace-format'] !== undefined && tracePath === undefined) throw new UsageError('--trace-format needs --trace FILE');
   const requested = (flags.strategies ?? [...STRATEGY_NAMES]) as StrategyName[];
   const skipped = requested.flatMap((strategy) => {
     const reason = STRATEGIES[strategy].unavailable();
@@ -134,11 +143,16 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   await writeFile(reportPath, html);
   say();
   say(`report: ${reportPath}`);
+  if (tracePath !== undefined) {
+    const format = flags['trace-format'] ?? 'chrome';
+    await writeFile(tracePath, JSON.stringify(format === 'otlp' ? otlpTrace(records) : chromeTrace(records)));
+    say(`trace (${format === 'otlp' ? 'OTLP-JSON' : 'Chrome trace events, for ui.perfetto.dev'}): ${tracePath}`);
+  }
   if (json) {
     process.stdout.write(`${JSON.stringify({
       agents, fanout, durationScale, seed, node: process.version,
       provider: { ...limits, ...DEMO_LATENCY },
-      strategies: results, skipped, report: reportPath,
+      strategies: results, skipped, report: reportPath, trace: tracePath,
     })}\n`);
   }
   return 0;

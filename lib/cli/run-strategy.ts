@@ -27,8 +27,9 @@ export async function runStrategy(config: Omit<RunConfig, 'url'>, seed: number, 
   signal: AbortSignal): Promise<StrategyRecord> {
   const provider = await startMockProvider(demoProviderOptions(config.durationScale, seed));
   const series: Series = { t: [], inFlight: [], rateLimited: [] };
+  const started = { at: 0 };
   try {
-    const { result, timeline } = await drive({ ...config, url: provider.url }, provider, series, onSnapshot, signal);
+    const { result, timeline } = await drive({ ...config, url: provider.url }, provider, series, onSnapshot, signal, started);
     const stats = provider.stats();
     return {
       result: {
@@ -37,6 +38,7 @@ export async function runStrategy(config: Omit<RunConfig, 'url'>, seed: number, 
       },
       series,
       timeline,
+      startedAt: started.at,
     };
   } finally {
     await provider.close();
@@ -44,7 +46,7 @@ export async function runStrategy(config: Omit<RunConfig, 'url'>, seed: number, 
 }
 
 function drive(config: RunConfig, provider: MockProvider, series: Series, onSnapshot: (s: Snapshot) => void,
-  signal: AbortSignal): Promise<ChildReport> {
+  signal: AbortSignal, started: { at: number }): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
     let t0 = 0;
@@ -70,6 +72,7 @@ function drive(config: RunConfig, provider: MockProvider, series: Series, onSnap
     child.on('message', (message: FromChild) => {
       if (message.type === 'started') {
         t0 = performance.now();
+        started.at = Date.now();
         sampler = setInterval(sample, SAMPLE_MS);
         sample();
       } else if (message.type === 'progress') {

@@ -9,6 +9,7 @@ const SPEC = {
   pick: { kind: 'list', choices: ['a', 'b', 'c'] },
   quiet: { kind: 'boolean' },
   out: { kind: 'string' },
+  format: { kind: 'choice', choices: ['chrome', 'otlp'] },
 } as const;
 
 describe('parseArgs', () => {
@@ -16,6 +17,10 @@ describe('parseArgs', () => {
     const { flags, help } = parseArgs(['--count', '3', '--scale=0.5', '--pick', 'c,a,c', '--quiet', '--out=x.html'], SPEC);
     expect(help).toBe(false);
     expect(flags).toEqual({ count: 3, scale: 0.5, pick: ['c', 'a'], quiet: true, out: 'x.html' });
+  });
+
+  it('reads a choice as the one value given', () => {
+    expect(parseArgs(['--format', 'otlp'], SPEC).flags.format).toBe('otlp');
   });
 
   it('leaves absent flags undefined', () => {
@@ -38,6 +43,7 @@ describe('parseArgs', () => {
     [['--scale', 'NaN'], '--scale must be a number above 0'],
     [['--pick', 'a,z'], '--pick takes a comma-separated list'],
     [['--pick', ','], '--pick takes a comma-separated list'],
+    [['--format', 'chrome,otlp'], '--format must be one of chrome, otlp'],
     [['--quiet=1'], '--quiet takes no value'],
     [['--count', '1', '--count', '2'], '--count given twice'],
     [['stray'], 'unexpected argument stray'],
