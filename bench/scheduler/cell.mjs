@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import { Sema } from 'async-sema';
-import { Scheduler, limit } from '../../dist/index.js';
+import { PQueue as RingleaderPQueue, Scheduler, limit } from '../../dist/index.js';
 import { minimalSemaphore } from './minimal.mjs';
 
 const N = Number(process.env.BENCH_TASKS ?? 1_000_000);
@@ -21,6 +21,10 @@ const impls = {
     return (fn) => s.run(fn);
   },
   'ringleader.limit': () => limit(CONCURRENCY, { maxQueued: N }),
+  'ringleader.PQueue': () => {
+    const q = new RingleaderPQueue({ concurrency: CONCURRENCY, maxQueued: N });
+    return (fn) => q.add(fn);
+  },
   'p-limit': () => pLimit(CONCURRENCY),
   'p-queue': () => {
     const q = new PQueue({ concurrency: CONCURRENCY });

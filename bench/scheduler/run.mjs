@@ -9,7 +9,7 @@ import { markdownTable, median } from '../stats.mjs';
 
 const cell = fileURLToPath(new URL('./cell.mjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const IMPLS = ['minimal', 'ringleader.run', 'ringleader.limit', 'async-sema', 'p-limit', 'p-queue'];
+const IMPLS = ['minimal', 'ringleader.run', 'ringleader.limit', 'ringleader.PQueue', 'async-sema', 'p-limit', 'p-queue'];
 const METRICS = ['throughput', 'heap', 'stall'];
 const json = process.argv.includes('--json');
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
@@ -56,7 +56,7 @@ log(`1,000,000 trivial async tasks, concurrency 16, median of ${RUNS} (fresh pro
 log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, 1-min load average at round starts: ${load.map((l) => l.toFixed(1)).join(', ')}`);
 log(markdownTable(['', '1M trivial tasks', 'heap per queued task', 'stall while 1M are submitted'], rows));
 
-const ours = ['ringleader.run', 'ringleader.limit'];
+const ours = ['ringleader.run', 'ringleader.limit', 'ringleader.PQueue'];
 const ratioRows = [];
 for (const o of ours) {
   for (const peer of IMPLS.filter((i) => !ours.includes(i))) {
@@ -74,6 +74,7 @@ const targets = [
   ['Scheduler.run ≥ 70 % of minimal throughput', run.throughput / min.throughput, 0.7, '≥'],
   ['bytes per queued task ≤ 1.2× minimal', run.heap / min.heap, 1.2, '≤'],
   ['stall ≤ 1.25× minimal', run.stall / min.stall, 1.25, '≤'],
+  ['PQueue.add ≥ 2× p-queue throughput', results['ringleader.PQueue'].throughput / results['p-queue'].throughput, 2, '≥'],
 ];
 log('');
 log('targets');

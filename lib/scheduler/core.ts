@@ -59,6 +59,8 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
   private readonly resumers = new List<Resumer>();
 
   protected active = 0; // slots taken (sum of weights)
+  /** Told as each attempt of a task with options starts (PQueue's 'active' and runningTasks). */
+  protected startHook: ((node: Node, ctx: Context) => void) | undefined = undefined;
   private draining = false;
   private pausedUntil = 0;
   private wakeTimer: TimerHandle | undefined;
@@ -180,6 +182,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
     const starts = this.starts;
     for (let i = 0; i < starts.length; i++) starts[i]!.onStart!(node, ctx);
     x.where = NOWHERE;
+    if (this.startHook !== undefined) this.startHook(node, ctx);
     const breaker = this.breaker?.forKey(x.key);
     if (x.trace !== undefined) {
       ctx.trace = x.trace;

@@ -5,9 +5,10 @@
 import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { describe } from '../validate.js';
 import { Scheduler } from './scheduler.js';
-import { NOWHERE, type Node } from './task.js';
+import { List } from './list.js';
+import { NOWHERE, makeState, type Node, type TaskState } from './task.js';
 import type { Context } from './task-context.js';
-import type { OnFull, TaskContext } from './types.js';
+import type { OnFull, RunOptions, TaskContext } from './types.js';
 
 export interface PQueueOptions {
   /** Tasks running at once: a number from 1 and up. Default Infinity. */
@@ -59,13 +60,6 @@ export interface RunningTask {
 export type PQueueEvent = 'active' | 'idle' | 'empty' | 'add' | 'next' | 'completed' | 'error' | 'pendingZero' |
   'rateLimit' | 'rateLimitCleared';
 
-interface Started {
-  id: string;
-  priority: number;
-  startTime: number;
-  timeout: number | undefined;
-}
-
 // Messages as p-queue words them, so code and tests that match on them keep working.
 function expected(what: string, value: unknown): TypeError {
   return new TypeError(`Expected \`${what}, got \`${String(value)}\` (${typeof value})`);
@@ -98,6 +92,9 @@ function rateOf(options: Required<Pick<PQueueOptions, 'intervalCap' | 'interval'
   return { limit: intervalCap, interval, window: 'fixed', carryover };
 }
 
+// What add() passes as run options: parseOptions then reads the checked values from the queue.
+const CHECKED: RunOptions = Object.freeze({});
+
 export class PQueue extends Scheduler {
   /** Default timeout of tasks added from now on (ms), or undefined for none. */
   timeout: number | undefined;
@@ -107,10 +104,15 @@ export class PQueue extends Scheduler {
   // While rate-limited: when the window frees, even with the queue paused.
   private rateTimer: TimerHandle | undefined = undefined;
   private nextId = 1;
+  private addPriority = 0;
+  private addSignal: AbortSignal | undefined = undefined;
+  private addTimeout: number | undefined = undefined;
+  private addId: string | undefined = undefined;
   // While a finished task is booked: 'idle' waits for pendingZero and empty, as in p-queue.
   private finishing = false;
   private idleHeld = false;
-  private readonly started = new Map<TaskContext, Started>();
+  // Running tasks, for runningTasks: a started node is in no queue list, so it can sit in this one.
+  private readonly started = new List<Node>();
 
   constructor(options: PQueueOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
@@ -126,6 +128,14 @@ export class PQueue extends Scheduler {
     this.limited = rate !== undefined;
     this.timeout = options.timeout;
     if (options.autoStart === false) this.pause();
+    this.startHook = (node, ctx) => {
+      this.started.push(node);
+      // PQueue has no adaptive limit, whose latency clock this field otherwise holds: keep
+      // the wall-clock start p-queue reports.
+      ctx.startedAt = Date.now();
+      this.emit('active');
+      this.checkRateLimit();
+    };
   }
 
   override get concurrency(): number {
@@ -158,10 +168,17 @@ export class PQueue extends Scheduler {
 
   get runningTasks(): readonly RunningTask[] {
     const now = Date.now();
-    return [...this.started.values()].map((t) => ({
-      id: t.id, priority: t.priority, startTime: t.startTime, timeout: t.timeout,
-      timeoutRemaining: t.timeout === undefined ? undefined : Math.max(0, t.startTime + t.timeout - now),
-    }));
+    const tasks: RunningTask[] = [];
+    for (let node = this.started.head; node !== undefined; node = node.next) {
+      const x = node.x!;
+      const at = x.ctx!.startedAt;
+      const timeout = x.timeout === Infinity ? undefined : x.timeout;
+      tasks.push({
+        id: String(x.id), priority: x.priority, startTime: at, timeout,
+        timeoutRemaining: timeout === undefined ? undefined : Math.max(0, at + timeout - now),
+      });
+    }
+    return tasks;
   }
 
   /** Adds a task; its promise settles with the task's outcome, or rejects if it is refused, aborted or cleared. */
@@ -181,17 +198,18 @@ export class PQueue extends Scheduler {
     } catch (err) {
       return Promise.reject(err);
     }
-    const id = options?.id ?? String(this.nextId++);
-    const info: Started = { id, priority, startTime: 0, timeout };
-    const run = (ctx: TaskContext): T | PromiseLike<T> => {
-      info.startTime = Date.now();
-      this.started.set(ctx, info);
-      this.emit('active');
-      this.checkRateLimit();
-      return fn(ctx);
-    };
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`));
+    }
     this.emit('add');
-    const promise = this.run(run, { priority, signal: options?.signal, timeout, id });
+    // The options are checked already: they reach parseOptions through fields, not a new object.
+    this.addPriority = priority;
+    this.addSignal = signal;
+    this.addTimeout = timeout;
+    this.addId = options?.id;
+    const promise = this.submit(fn, CHECKED, false) as Promise<T>;
+    this.addSignal = undefined;
     this.checkRateLimit();
     return promise;
   }
@@ -264,9 +282,18 @@ export class PQueue extends Scheduler {
     return new Promise<never>((_resolve, reject) => this.once('error', reject));
   }
 
+  // Tasks added without an id are numbered, as p-queue does ('1', '2', …), without a string each.
+  protected override parseOptions(options: RunOptions | undefined): TaskState {
+    const x = options === CHECKED
+      ? makeState(undefined, this.addPriority, 1, this.addSignal, this.addTimeout ?? Infinity, 0, undefined, undefined)
+      : super.parseOptions(options);
+    x.id = options === CHECKED ? this.addId ?? this.nextId++ : x.id ?? this.nextId++;
+    return x;
+  }
+
   /** @internal */
   override _finish(node: Node, ctx: Context, ok: boolean, value: unknown): void {
-    this.started.delete(ctx);
+    this.started.remove(node);
     if (node.x?.settled === false) {
       if (ok) this.emit('completed', value);
       else if (this.listenerCount('error') > 0) this.emit('error', value);

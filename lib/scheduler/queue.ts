@@ -19,6 +19,11 @@ interface Waiter {
   reject: (reason: unknown) => void;
 }
 
+// PQueue numbers the tasks added without an id; they are found by that number's string.
+function sameId(own: string | number | undefined, id: string): boolean {
+  return own === id || (typeof own === 'number' && String(own) === id);
+}
+
 export abstract class TaskQueue extends EventEmitter {
   protected readonly levels = new Levels();
   protected readonly main = this.levels.main;
@@ -222,7 +227,7 @@ export abstract class TaskQueue extends EventEmitter {
     for (const level of this.levels.all()) {
       for (let node = level.head; node !== undefined; node = node.next) {
         const x = node.x;
-        if (x?.id !== id) continue;
+        if (x === undefined || !sameId(x.id, id)) continue;
         this.levels.remove(node, x.priority);
         x.priority = priority;
         this.levels.get(priority).push(node);
@@ -232,7 +237,7 @@ export abstract class TaskQueue extends EventEmitter {
     // Parked, waiting for room or sleeping: the new priority applies when it becomes ready.
     for (const list of [...this.lanes.parkedInPlace(), this.waitingRoom, this.sleepers]) {
       for (let node = list.head; node !== undefined; node = node.next) {
-        if (node.x?.id !== id) continue;
+        if (node.x === undefined || !sameId(node.x.id, id)) continue;
         node.x.priority = priority;
         return true;
       }

@@ -43,8 +43,8 @@ export interface TaskState {
   retry: NormalizedRetryOptions | undefined;
   attempt: number;
   attemptTimedOut: boolean;
-  /** The caller's name for the task (RunOptions.id): setPriority finds it by this. */
-  id: string | undefined;
+  /** The caller's name for the task (RunOptions.id), or PQueue's number for it: setPriority finds it by this. */
+  id: string | number | undefined;
 }
 
 export interface Node {
