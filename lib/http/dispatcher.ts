@@ -44,7 +44,7 @@ export function scheduledInterceptor(options: ScheduledDispatcherOptions = {}): 
       return true;
     };
   };
-  return Object.assign(interceptor, { stats: () => engine.stats(), close: () => engine.close() });
+  return Object.assign(interceptor, { stats: () => engine.stats(), close: (o?: { drain?: boolean }) => engine.close(o) });
 }
 
 /** A Dispatcher for `setGlobalDispatcher()` or fetch's `dispatcher` option, with stats() and close(). */
@@ -56,8 +56,8 @@ export function scheduledDispatcher(options: ScheduledDispatcherOptions = {}): D
     get(target, key, receiver) {
       if (key === 'stats') return () => interceptor.stats();
       if (key === 'close') {
-        return async () => {
-          await interceptor.close();
+        return async (o?: { drain?: boolean }) => {
+          await interceptor.close(o);
           await base.close();
         };
       }

@@ -22,7 +22,7 @@ export function scheduledFetch(options: ScheduledFetchOptions = {}): ScheduledFe
   };
   return Object.assign(scheduled, {
     stats: () => engine.stats(),
-    close: () => engine.close(),
+    close: (options?: { drain?: boolean }) => engine.close(options),
   }) as ScheduledFetch;
 }
 

@@ -166,9 +166,10 @@ export class ScheduledHttp {
     return { origins };
   }
 
-  async close(): Promise<void> {
+  async close(options?: { drain?: boolean }): Promise<void> {
+    checkObject('options', options);
     this.closed = true;
-    await Promise.all([...this.origins.values()].map((o) => o.scheduler.close()));
+    await Promise.all([...this.origins.values()].map((o) => o.scheduler.close(options)));
   }
 
   private async attempt(ctx: TaskContext, call: HttpCall, body: RequestInit['body'], cost: Cost, lane: Lane,

@@ -84,6 +84,9 @@ export interface ScheduledFetchStats {
 /** Both the fetch and the dispatcher can report what they did and be closed. */
 export interface ScheduledHttpControl {
   stats(): ScheduledFetchStats;
-  /** Refuses new requests (ClosedError) and resolves once every admitted one finished. */
-  close(): Promise<void>;
+  /**
+   * Refuses new requests (ClosedError) and resolves once every admitted one finished. With
+   * `drain: false` queued requests reject with ClosedError and running ones are aborted (their sockets closed).
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }

@@ -193,3 +193,19 @@ describe('slots', () => {
     expect(server.received).toHaveLength(1);
   });
 });
+
+describe('close', () => {
+  it('without draining aborts a running request through its ctx.signal, closing the socket, and refuses the queued one', async () => {
+    f = scheduledFetch({ concurrency: 1 });
+    server.script({ status: 200, hang: true });
+    const closedBefore = server.closedEarly;
+    const running = post({ model: 'm' }).catch((e: unknown) => e);
+    const queued = post({ model: 'm' }).catch((e: unknown) => e);
+    await until(() => server.received.length === 1);
+    await f.close({ drain: false });
+    expect(await running).toBeInstanceOf(ClosedError);
+    expect(await queued).toBeInstanceOf(ClosedError);
+    await until(() => server.closedEarly === closedBefore + 1);
+    expect(server.received).toHaveLength(1);
+  });
+});
