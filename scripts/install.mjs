@@ -1,20 +1,32 @@
 // `npm install` hook: load a prebuild from prebuilds/ or build/Release if one works, else
-// compile with the node-gyp that ships with npm. Any failure prints one line and exits 0:
-// installing must always succeed, and the js backend then runs (engine.fallbackReason says why).
+// compile with the node-gyp that ships with npm. Any failure prints one line, leaves it in
+// build/install-reason.txt (engine.fallbackReason quotes it) and exits 0: installing must
+// always succeed, and the js backend then runs.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
+const reasonFile = join(root, 'build', 'install-reason.txt');
 
 // `--rebuild` (npm run build:native) always compiles and fails loudly: it is for developers.
 const rebuild = process.argv.includes('--rebuild');
 
+rmSync(reasonFile, { force: true });
+
 function skip(reason) {
   console.log(`ringleader: native addon not built (${reason}); the js backend will run`);
+  if (!rebuild) {
+    try {
+      mkdirSync(dirname(reasonFile), { recursive: true });
+      writeFileSync(reasonFile, `${reason}\n`);
+    } catch {
+      // A read-only install folder loses only this note, never the install.
+    }
+  }
   process.exit(rebuild ? 1 : 0);
 }
 
@@ -32,7 +44,18 @@ const candidates = [
   process.env.npm_config_node_gyp,
   join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
 ].filter((p) => p && existsSync(p));
-if (candidates.length === 0) skip('node-gyp not found');
+if (candidates.length === 0) skip('no prebuild for this platform, and node-gyp not found');
+
+// node-gyp needs all three; naming the missing ones beats quoting its first error line.
+function onPath(name) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, name)));
+}
+const missing = [
+  onPath('python3') || onPath('python') || process.env.PYTHON ? undefined : 'python3',
+  onPath('make') ? undefined : 'make',
+  onPath('g++') || onPath('c++') || onPath('clang++') || process.env.CXX ? undefined : 'a C++ compiler (g++)',
+].filter(Boolean);
+if (missing.length > 0) skip(`no prebuild for this platform, and no toolchain to compile one: ${missing.join(', ')} not found`);
 
 // Headers installed with node (distro packages, official tarballs) make the build offline;
 // without them node-gyp downloads them, as it always has.

@@ -1,8 +1,10 @@
 // Loads the N-API addon (a prebuild from prebuilds/, else build/Release) through
 // node-gyp-build, once per thread. A failure is kept as a reason string, never thrown, so
 // Engine.open can fall back to the js backend and say why in engine.fallbackReason.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { release } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { messageOf } from '../validate.js';
 
@@ -100,9 +102,18 @@ export function loadAddon(): { addon: Addon } | { error: string } {
       loaded = { addon: nodeGypBuild(override ?? packageRoot) as Addon };
     }
   } catch (err) {
-    loaded = { error: `native addon not loaded: ${messageOf(err).split('\n')[0]}` };
+    loaded = { error: `native addon not loaded: ${messageOf(err).split('\n')[0]}${installReason()}` };
   }
   return loaded;
+}
+
+/** Why the install script built nothing (scripts/install.mjs leaves it), as a suffix. */
+function installReason(): string {
+  try {
+    return `; at install: ${readFileSync(join(packageRoot, 'build', 'install-reason.txt'), 'utf8').trim()}`;
+  } catch {
+    return '';
+  }
 }
 
 /** Whether io_uring can run here and why not, as the native probe sees it. */
