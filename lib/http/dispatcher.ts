@@ -106,8 +106,8 @@ function deliver(engine: ScheduledHttp, opts: Dispatcher.DispatchOptions, handle
   }
   const run = async (): Promise<void> => {
     const url = new URL(opts.path, opts.origin);
-    const response = await engine.request({ url, method: opts.method, headers: toHeaders(opts.headers), body: opts.body, signal: abort.signal },
-      transport);
+    const call = { url, method: opts.method, headers: toHeaders(opts.headers), body: opts.body, signal: abort.signal, encoded: true };
+    const response = await engine.request(call, transport);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of response.headers) {
       const prior = headers[name];

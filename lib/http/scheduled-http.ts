@@ -24,6 +24,8 @@ export interface HttpCall {
   headers: Headers;
   body: unknown;
   signal: AbortSignal | undefined;
+  /** The transport hands bodies over still content-encoded (an undici dispatcher does). */
+  encoded?: boolean;
 }
 
 /** Sends one attempt; `init.signal` must abort the socket. */
@@ -31,12 +33,14 @@ export type Transport = (url: URL, init: { method: string; headers: Headers; bod
   Promise<Response>;
 
 const DEFAULT_RETRY = { retries: 4, minDelay: 500, maxDelay: 30_000 };
-// Lanes (origins × keys) kept: a key function that returns a fresh value per request would
-// otherwise grow memory without bound.
+// Lanes (origins × keys) kept: past it idle lanes are forgotten (their learned limits with
+// them), and if none is idle the call is refused rather than memory growing without bound.
 const MAX_LANES = 10_000;
 const MAX_MALFORMED = 8;
 
 interface Lane {
+  /** Calls of this lane not yet settled: a lane with none can be forgotten. */
+  active: number;
   budget: LaneBudget;
   stats: Omit<LaneStats, 'learned'>;
 }
@@ -108,6 +112,8 @@ export class ScheduledHttp {
     const signal = call.signal;
     if (signal?.aborted) throw abortReason(signal);
     const body = await prepareBody(call.body, this.config.maxBodyBytes, this.config.bufferStreams);
+    // Reading a stream body takes time: close() may have run meanwhile.
+    if (this.closed) throw new ClosedError('scheduled fetch is closed');
     const c = this.config;
     const view = c.key !== undefined || c.estimateTokens !== undefined
       ? new Request(call.url, { method: call.method, headers: call.headers })
@@ -137,6 +143,11 @@ export class ScheduledHttp {
       key, signal, tokens: cost.input + cost.output,
       ...(sdkRetry || !body.replayable ? { retry: false as const } : {}),
     });
+    lane.active++;
+    const idle = (): void => {
+      lane.active--;
+    };
+    run.then(idle, idle);
     const settled = run.then(
       (response) => response,
       (err: unknown) => {
@@ -206,7 +217,8 @@ export class ScheduledHttp {
       }
       clearTimer(timer);
       timer = undefined;
-      const reader = response.ok ? usageReader(response.headers.get('content-type')) : undefined;
+      const encoding = call.encoded === true ? response.headers.get('content-encoding') : null;
+      const reader = response.ok ? usageReader(response.headers.get('content-type'), encoding) : undefined;
       if (response.body === null) {
         deliver(rebuildResponse(response, null));
         return undefined;
@@ -259,15 +271,27 @@ export class ScheduledHttp {
   private lane(origin: Origin, key: string): Lane {
     let lane = origin.lanes.get(key);
     if (lane === undefined) {
-      if (this.lanes >= MAX_LANES) throw new QueueFullError(`more than ${MAX_LANES} lanes (origins × keys): is key() returning a fresh value per request?`);
+      if (this.lanes >= MAX_LANES) this.forgetIdleLanes();
+      if (this.lanes >= MAX_LANES) throw new QueueFullError(`more than ${MAX_LANES} lanes (origins × keys) busy at once`);
       this.lanes++;
       lane = {
+        active: 0,
         budget: new LaneBudget(),
         stats: { requests: 0, attempts: 0, sdkRetries: 0, statuses: {}, malformedHeaders: [], tokens: { estimated: 0, reported: 0, reconciled: 0 } },
       };
       origin.lanes.set(key, lane);
     }
     return lane;
+  }
+
+  private forgetIdleLanes(): void {
+    for (const origin of this.origins.values()) {
+      for (const [key, lane] of origin.lanes) {
+        if (lane.active > 0) continue;
+        origin.lanes.delete(key);
+        this.lanes--;
+      }
+    }
   }
 
   private newScheduler(): Scheduler {

@@ -1,6 +1,8 @@
-// Reads the `usage` a provider reports out of a response body while the caller reads the
-// same bytes: a JSON body whole, an SSE stream event by event (its last usage event wins).
-// Whatever cannot be parsed is skipped: the caller's bytes are never touched or held.
+// Reads the `usage` a provider reports out of a response body while the caller reads the same
+// bytes: JSON whole, SSE event by event, a still-encoded body (as a dispatcher sees it) decoded
+// at its end. What cannot be parsed is skipped: the caller's bytes are never touched or held.
+
+import zlib from 'node:zlib';
 
 /** Tokens a response says it used. */
 export interface Usage {
@@ -19,12 +21,59 @@ export interface UsageReader {
   end(): Usage | undefined;
 }
 
-/** A reader for a body of this content type, or undefined when the type carries no usage. */
-export function usageReader(contentType: string | null): UsageReader | undefined {
+/**
+ * A reader for a body of this content type, or undefined when the type carries no usage.
+ * `encoding` (the content-encoding of a body still encoded) gets the copy decompressed first.
+ */
+export function usageReader(contentType: string | null, encoding: string | null = null): UsageReader | undefined {
   const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
-  if (type === 'text/event-stream') return new SseUsage();
-  if (type === 'application/json' || type.endsWith('+json')) return new JsonUsage();
-  return undefined;
+  const plain = type === 'text/event-stream' ? new SseUsage()
+    : type === 'application/json' || type.endsWith('+json') ? new JsonUsage() : undefined;
+  const coding = (encoding ?? '').trim().toLowerCase();
+  if (plain === undefined || coding === '' || coding === 'identity') return plain;
+  const decode = DECODERS[coding];
+  return decode === undefined ? undefined : new Decoding(plain, decode);
+}
+
+type Decode = (input: Buffer, options: zlib.ZlibOptions & zlib.BrotliOptions) => Buffer;
+
+const DECODERS: Record<string, Decode> = {
+  'gzip': zlib.gunzipSync, 'x-gzip': zlib.gunzipSync, 'deflate': zlib.inflateSync, 'br': zlib.brotliDecompressSync,
+};
+
+/**
+ * Keeps a copy of the encoded bytes (up to MAX_JSON_BYTES) and decompresses it once the body
+ * ended: usage comes last in every provider's body, and the caller's stream is never waited on.
+ */
+class Decoding implements UsageReader {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  constructor(private readonly inner: UsageReader, private readonly decode: Decode) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.size > MAX_JSON_BYTES) return;
+    this.size += chunk.byteLength;
+    if (this.size > MAX_JSON_BYTES) this.chunks = [];
+    else this.chunks.push(chunk.slice());
+  }
+
+  end(): Usage | undefined {
+    if (this.size > MAX_JSON_BYTES) return undefined;
+    let plain: Buffer;
+    try {
+      // A flush rather than an end: a body cut short still yields what it held.
+      plain = this.decode(Buffer.concat(this.chunks), {
+        finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 8 * MAX_JSON_BYTES,
+      });
+    } catch {
+      return undefined;
+    } finally {
+      this.chunks = [];
+    }
+    this.inner.push(plain);
+    return this.inner.end();
+  }
 }
 
 class JsonUsage implements UsageReader {

@@ -91,3 +91,15 @@ describe('scheduledDispatcher as the global dispatcher', () => {
     await until(() => dispatcher.stats().origins[new URL(server.baseURL).origin]!.scheduler.running === 0);
   });
 });
+
+describe('scheduledDispatcher and encoded bodies', () => {
+  it('reads the usage of a gzip-encoded answer while fetch decodes its own copy', async () => {
+    dispatcher = scheduledDispatcher();
+    setGlobalDispatcher(dispatcher);
+    server.script({ status: 200, gzip: true });
+    const res = await fetch(url(), { method: 'POST', body: '{"model":"m"}' });
+    expect(await res.json()).toMatchObject({ object: 'chat.completion', usage: { total_tokens: 2 } });
+    await until(() => lane().tokens.reconciled === 1);
+    expect(lane().tokens.reported).toBe(2);
+  });
+});

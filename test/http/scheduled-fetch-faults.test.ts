@@ -209,3 +209,19 @@ describe('close', () => {
     expect(server.received).toHaveLength(1);
   });
 });
+
+describe('lanes', () => {
+  it('forgets idle lanes instead of refusing calls when a key function makes a fresh key per call', async () => {
+    let n = 0;
+    f = scheduledFetch({
+      concurrency: 64, key: () => `k${n++}`,
+      fetch: async () => new Response('{}', { headers: { 'content-type': 'application/json' } }),
+    });
+    for (let batch = 0; batch < 11; batch++) {
+      await Promise.all(Array.from({ length: 1000 }, () => track(f('http://127.0.0.1:9/x').then((r) => r.text()))));
+    }
+    const lanes = Object.keys(f.stats().origins['http://127.0.0.1:9']!.lanes).length;
+    expect(lanes).toBeGreaterThan(0);
+    expect(lanes).toBeLessThanOrEqual(10_000);
+  });
+});

@@ -1,5 +1,6 @@
 // Usage read from response bodies as they pass: JSON whole, SSE streams of both providers
 // split at any byte, and bodies that cannot be parsed (no usage, never an error).
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { tapBody } from '../../lib/http/body-tap.js';
 import { usageReader } from '../../lib/http/usage-tap.js';
@@ -127,5 +128,21 @@ describe('tapBody', () => {
       throw new Error('observer bug');
     }, 60_000);
     expect(await new Response(tap.stream).text()).toBe('ok');
+  });
+});
+
+describe('usageReader on encoded bodies', () => {
+  it.each([['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const)('decodes a %s copy', (encoding, encode) => {
+    const reader = usageReader('application/json', encoding)!;
+    const all = encode(Buffer.from(JSON.stringify({ usage: { prompt_tokens: 3, completion_tokens: 4 } })));
+    for (let i = 0; i < all.length; i += 5) reader.push(all.subarray(i, i + 5));
+    expect(reader.end()).toEqual({ input: 3, output: 4, total: 7 });
+  });
+
+  it('finds nothing in a body that is not what its encoding says, and has no reader for an unknown coding', () => {
+    const reader = usageReader('application/json', 'gzip')!;
+    reader.push(bytes('{"usage":{"prompt_tokens":1}}'));
+    expect(reader.end()).toBeUndefined();
+    expect(usageReader('application/json', 'zstd')).toBeUndefined();
   });
 });

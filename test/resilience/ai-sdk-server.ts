@@ -4,6 +4,7 @@
 // call settle while fake timers run its backoffs.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { vi } from 'vitest';
 
 export type Provider = 'openai' | 'anthropic';
@@ -25,6 +26,8 @@ export interface Answer {
   resetMidBody?: boolean;
   /** Answer after this many ms (on the possibly fake clock). */
   delayMs?: number;
+  /** Send the JSON body gzip-encoded, with its content-encoding. */
+  gzip?: boolean;
 }
 
 export interface Received {
@@ -97,6 +100,11 @@ export async function startProviderServer(provider: Provider): Promise<ProviderS
       return;
     }
     const body = answer.text ?? JSON.stringify(answer.body ?? success(provider));
+    if (answer.gzip === true) {
+      res.writeHead(answer.status, { 'content-type': 'application/json', 'content-encoding': 'gzip', ...answer.headers });
+      res.end(gzipSync(body));
+      return;
+    }
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
     if (answer.resetMidBody === true) {
       res.write(body.slice(0, Math.floor(body.length / 2)));
