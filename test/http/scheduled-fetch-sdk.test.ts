@@ -2,6 +2,7 @@
 // local provider sending both providers' header shapes and error bodies: every error kind,
 // retries made once whatever the SDK's own setting, learned limits, and usage reconciliation.
 import Anthropic from '@anthropic-ai/sdk';
+import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText } from 'ai';
 import OpenAI from 'openai';
@@ -199,6 +200,41 @@ describe('tokens', () => {
     const result = await generateText({ model, prompt: 'hello', maxRetries: 0 });
     expect(result.text).toBe('hi');
     expect(lane('openai')).toMatchObject({ requests: 1, tokens: { reported: 2, reconciled: 1 } });
+  });
+});
+
+describe('an explicit rate is a ceiling', () => {
+  it('learned headers saying plenty remains do not raise it', async () => {
+    f = scheduledFetch({ concurrency: 8, rate: { limit: 2, interval: 600_000 } });
+    servers.openai.script({ status: 200, headers: { 'x-ratelimit-limit-requests': '1000', 'x-ratelimit-remaining-requests': '999', 'x-ratelimit-reset-requests': '60ms' } });
+    const ac = new AbortController();
+    const client = openai({ maxRetries: 0 });
+    const calls = Array.from({ length: 3 }, () => client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal }).catch((e: unknown) => e));
+    await until(() => servers.openai.received.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(servers.openai.received).toHaveLength(2);
+    expect(f.stats().origins[origin('openai')]!.ceiling).toEqual([{ limit: 2, interval: 600_000 }]);
+    ac.abort();
+    expect((await Promise.all(calls)).filter((c) => c instanceof OpenAI.APIUserAbortError)).toHaveLength(1);
+  });
+
+  it('a token window is refunded what the usage says the estimate overshot', async () => {
+    // Each call is estimated at 16 + 3 = 19 tokens and uses 2: without the refund the second would wait 10 minutes.
+    f = scheduledFetch({ concurrency: 8, rate: { limit: 30, interval: 600_000, cost: 'tokens' } });
+    await chat(openai());
+    await until(() => lane('openai').tokens.reconciled === 1);
+    await chat(openai());
+    expect(servers.openai.received).toHaveLength(2);
+  });
+});
+
+describe('the AI SDK\'s Anthropic provider', () => {
+  it('takes scheduledFetch as its fetch', async () => {
+    f = scheduledFetch({ concurrency: 4 });
+    const model = createAnthropic({ baseURL: servers.anthropic.baseURL, apiKey: 'test', fetch: f })('claude-test');
+    const result = await generateText({ model, prompt: 'hello', maxRetries: 0 });
+    expect(result.text).toBe('hi');
+    expect(lane('anthropic')).toMatchObject({ requests: 1, tokens: { reported: 2, reconciled: 1 } });
   });
 });
 
