@@ -64,7 +64,12 @@ export class LaneBudget {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** Waits (holding the caller's slot) until every learned budget has room for `cost`, then takes it. */
+  /** Takes `cost` if every learned budget has room for it now. */
+  tryTake(cost: Cost): BudgetTicket | undefined {
+    return this.waitFor(cost) === 0 ? this.charge(cost) : undefined;
+  }
+
+  /** Waits until every learned budget has room for `cost` (an answer may make room sooner), then takes it. */
   async take(cost: Cost, signal: AbortSignal): Promise<BudgetTicket> {
     for (;;) {
       if (signal.aborted) throw abortReason(signal);
@@ -120,7 +125,8 @@ export class LaneBudget {
     return { seq: ++this.seq, spent: { ...this.spent } };
   }
 
-  private waitFor(cost: Cost): number {
+  /** ms until every learned budget has room for `cost`, as far as the answers so far tell; 0 if now. */
+  waitFor(cost: Cost): number {
     const now = this.now();
     const units = unitsOf(cost);
     let wait = 0;

@@ -138,7 +138,7 @@ export class ScheduledHttp {
       };
     });
     const attempt = (ctx: TaskContext): Promise<Response | undefined> =>
-      this.attempt(ctx, call, body.value, cost, lane, transport, deliver);
+      this.attempt(ctx, origin.scheduler, call, body.value, cost, lane, transport, deliver);
     const run = origin.scheduler.run(attempt, {
       key, signal, tokens: cost.input + cost.output,
       ...(sdkRetry || !body.replayable ? { retry: false as const } : {}),
@@ -183,9 +183,15 @@ export class ScheduledHttp {
     await Promise.all([...this.origins.values()].map((o) => o.scheduler.close(options)));
   }
 
-  private async attempt(ctx: TaskContext, call: HttpCall, body: RequestInit['body'], cost: Cost, lane: Lane,
+  private async attempt(ctx: TaskContext, scheduler: Scheduler, call: HttpCall, body: RequestInit['body'], cost: Cost, lane: Lane,
     transport: Transport, deliver: (response: Response) => void): Promise<Response | undefined> {
-    const ticket = await lane.budget.take(cost, ctx.signal);
+    let ticket = lane.budget.tryTake(cost);
+    if (ticket === undefined) {
+      // The lane's budget is spent: hold its queued calls back, and give this attempt's slot to
+      // other lanes while it waits (an answer still in flight may make room sooner).
+      scheduler.pauseFor(lane.budget.waitFor(cost), ctx.key);
+      ticket = await ctx.yield(lane.budget.take(cost, ctx.signal));
+    }
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(ctx.signal.reason);
     if (ctx.signal.aborted) onAbort();

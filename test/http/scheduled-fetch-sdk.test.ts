@@ -149,6 +149,27 @@ describe('learning limits', () => {
   });
 });
 
+describe('a spent lane', () => {
+  it('gives its slot to other lanes while it waits for its reset', async () => {
+    f = scheduledFetch({ concurrency: 1, key: (req) => req.headers.get('x-lane') ?? undefined });
+    const spent: Answer = { status: 200, headers: { 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '10m0s' } };
+    servers.openai.script(spent, { status: 200 });
+    const client = openai({ maxRetries: 0 });
+    const call = (lane: string, signal?: AbortSignal) => client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-lane': lane }, signal });
+    await call('a');
+    const ac = new AbortController();
+    const waiting = call('a', ac.signal).catch((e: unknown) => e);
+    const queued = call('a', ac.signal).catch((e: unknown) => e);
+    await call('b');
+    expect(servers.openai.received.map((r) => r.headers['x-lane'])).toEqual(['a', 'b']);
+    ac.abort();
+    expect(await waiting).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(await queued).toBeInstanceOf(OpenAI.APIUserAbortError);
+    expect(f.stats().origins[origin('openai')]!.scheduler).toMatchObject({ running: 0, queued: 0 });
+  });
+});
+
 describe('tokens', () => {
   it('estimates from the JSON body and reconciles with the usage of a JSON answer', async () => {
     f = scheduledFetch({ concurrency: 4 });
