@@ -145,6 +145,23 @@ function composeScopes(): AttemptScope | undefined {
   return (message, fn) => all.reduceRight<() => ReturnType<typeof fn>>((inner, scope) => () => scope(message, inner), fn)();
 }
 
+let carrier: (() => Readonly<Record<string, string>> | undefined) | undefined;
+
+/**
+ * @internal Set by instrument(): the current trace context as W3C headers, for WorkerPool to
+ * carry to its worker. With `replacing`, only if that is the one in place (a dispose).
+ */
+export function setTraceCarrier(fn: (() => Readonly<Record<string, string>> | undefined) | undefined,
+  replacing?: () => Readonly<Record<string, string>> | undefined): void {
+  if (replacing !== undefined && carrier !== replacing) return;
+  carrier = fn;
+}
+
+/** @internal */
+export function traceCarrier(): Readonly<Record<string, string>> | undefined {
+  return carrier?.();
+}
+
 /** @internal `start` and `end` of a task's trace, as run() accepts it. */
 export function traceQueued(name: string | undefined, key: string | undefined, priority: number, weight: number,
   tokens: number, at: number): TaskMessage {

@@ -4,11 +4,11 @@
 
 import dc from 'node:diagnostics_channel';
 import {
-  context as otelContext, metrics, SpanKind, SpanStatusCode, trace,
+  context as otelContext, isSpanContextValid, metrics, SpanKind, SpanStatusCode, trace,
   type Attributes, type Context, type Link, type MeterProvider, type Span, type TracerProvider,
 } from '@opentelemetry/api';
 import {
-  addAttemptScope, channels, type AttemptScope, type BreakerMessage, type EngineBatchMessage, type LanePauseMessage,
+  addAttemptScope, channels, setTraceCarrier, type AttemptScope, type BreakerMessage, type EngineBatchMessage, type LanePauseMessage,
   type PoolTaskMessage, type RateWaitMessage, type RetryMessage, type TaskMessage,
 } from '../diagnostics.js';
 import { classify } from '../resilience/classify.js';
@@ -256,6 +256,18 @@ export function instrument(options: InstrumentOptions = {}): Uninstrument {
     return ctx === undefined ? fn() : otelContext.with(ctx, fn);
   };
   const removeScope = addAttemptScope(scope);
+  // What WorkerPool sends its worker: the caller's span as a W3C traceparent (and tracestate).
+  const carry = (): Record<string, string> | undefined => {
+    const sc = trace.getSpanContext(otelContext.active());
+    if (sc === undefined || !isSpanContextValid(sc)) return undefined;
+    const headers: Record<string, string> = {
+      traceparent: `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`,
+    };
+    const state = sc.traceState?.serialize();
+    if (state !== undefined && state !== '') headers.tracestate = state;
+    return headers;
+  };
+  setTraceCarrier(carry);
 
   let disposed = false;
   const uninstrument = (): void => {
@@ -264,6 +276,7 @@ export function instrument(options: InstrumentOptions = {}): Uninstrument {
     channels.task.unsubscribe(taskHandlers);
     for (const [ch, fn] of plain) ch.unsubscribe(fn);
     removeScope();
+    setTraceCarrier(undefined, carry);
     // Tasks still in flight will publish to nobody: their spans end now, marked as cut short.
     const at = performance.now();
     for (const m of live) {

@@ -17,10 +17,16 @@ export interface InitMessage {
 }
 
 export const enum Op { Run, Cancel }
-/** `name` picks a named handler (an export of the worker file); absent: the default one. */
+/**
+ * `name` picks a named handler (an export of the worker file); absent: the default one.
+ * `trace`: the caller's W3C trace context headers, sent only while ringleader/otel is on.
+ */
 export type Request =
-  | [Op.Run, id: number, data: unknown, key: string | undefined, name?: string]
+  | [Op.Run, id: number, data: unknown, key: string | undefined, name?: string, trace?: TraceCarrier]
   | [Op.Cancel, id: number];
+
+/** W3C trace context headers: `traceparent`, and `tracestate` when there is one. */
+export type TraceCarrier = Readonly<Record<string, string>>;
 
 export const enum Outcome { Ok, Error, Skipped }
 export type Reply =

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort, type ResourceLimits, type Transferable } from 'node:worker_threads';
-import { channels, type PoolTaskMessage } from '../diagnostics.js';
+import { channels, traceCarrier, type PoolTaskMessage } from '../diagnostics.js';
 import { ClosedError, DroppedError, QueueFullError } from '../errors.js';
 import { captureContext, type Runner } from '../scheduler/context.js';
 import { List, type Linked } from '../scheduler/list.js';
@@ -16,7 +16,9 @@ import { abortReason, checkInteger, checkObject, checkSignal, describe, messageO
 import { WorkerCrashedError } from './crashed-error.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { allowedCores, type PinResult } from './pin.js';
-import { deserializeError, Op, Outcome, type InitMessage, type ReadyMessage, type Reply, type Request } from './protocol.js';
+import {
+  deserializeError, Op, Outcome, type InitMessage, type ReadyMessage, type Reply, type Request, type TraceCarrier,
+} from './protocol.js';
 
 export interface WorkerPoolOptions {
   /** The worker file (a path, relative to the cwd, or a file: URL); it must call `defineWorker(handler)`. */
@@ -121,6 +123,8 @@ class PoolTask implements Linked {
   // settled task is published, and the handler's run time from the worker's reply.
   observed: Runner | false = false;
   runTime = 0;
+  /** The caller's trace context, when an observer asked for it to be carried to the worker. */
+  trace: TraceCarrier | undefined = undefined;
 
   constructor(readonly slot: Slot, readonly data: unknown, readonly key: string | undefined,
     readonly transferList: readonly Transferable[] | undefined, readonly signal: AbortSignal | undefined,
@@ -250,7 +254,10 @@ export class WorkerPool {
       reject = rej;
     });
     const task = new PoolTask(slot, data, key, transferList, signal, name, resolve, reject);
-    if (channels.poolTask.hasSubscribers) task.observed = captureContext() ?? direct;
+    if (channels.poolTask.hasSubscribers) {
+      task.observed = captureContext() ?? direct;
+      task.trace = traceCarrier();
+    }
     this.admit(slot, task);
     return promise;
   }
@@ -415,7 +422,8 @@ export class WorkerPool {
       task.id = slot.seq;
       task.state = State.InFlight;
       slot.inFlight.set(task.id, task);
-      slot.outbox.push(task.name === undefined ? [Op.Run, task.id, task.data, task.key] : [Op.Run, task.id, task.data, task.key, task.name]);
+      if (task.trace !== undefined) slot.outbox.push([Op.Run, task.id, task.data, task.key, task.name, task.trace]);
+      else slot.outbox.push(task.name === undefined ? [Op.Run, task.id, task.data, task.key] : [Op.Run, task.id, task.data, task.key, task.name]);
       if (task.transferList !== undefined) slot.outTransfers.push(...task.transferList);
     }
     if (slot.outbox.length > 0) this.scheduleFlush(slot);

@@ -6,7 +6,7 @@ import { isMainThread, parentPort, receiveMessageOnPort, type MessagePort, type 
 import { messageOf } from '../validate.js';
 import { pinCurrentThread } from './pin.js';
 import {
-  Op, Outcome, serializeError, type InitMessage, type ReadyMessage, type Reply, type Request,
+  Op, Outcome, serializeError, type InitMessage, type ReadyMessage, type Reply, type Request, type TraceCarrier,
 } from './protocol.js';
 
 export interface WorkerContext {
@@ -17,6 +17,12 @@ export interface WorkerContext {
   readonly signal: AbortSignal;
   /** The `key` the task was run with. */
   readonly key: string | undefined;
+  /**
+   * The caller's trace context as W3C headers (`traceparent`, `tracestate`) when the pool's
+   * thread has ringleader/otel instrumented; pass it to OpenTelemetry's `propagation.extract`
+   * so spans made here join the caller's trace. Undefined otherwise.
+   */
+  readonly traceContext: TraceCarrier | undefined;
   /** Moves these buffers to the pool with the result instead of copying them. */
   transfer(...list: Transferable[]): void;
 }
@@ -37,7 +43,7 @@ class Task implements WorkerContext {
   private controller: AbortController | undefined = undefined;
 
   constructor(readonly id: number, readonly data: unknown, readonly key: string | undefined,
-    readonly name: string | undefined) {}
+    readonly name: string | undefined, readonly traceContext: TraceCarrier | undefined) {}
 
   // Most handlers never look at the signal; building the controller lazily keeps tiny tasks cheap.
   get signal(): AbortSignal {
@@ -77,7 +83,7 @@ class Runner {
   accept(batch: Request[]): void {
     for (const req of batch) {
       if (req[0] === Op.Run) {
-        this.queue.push(new Task(req[1], req[2], req[3], req[4]));
+        this.queue.push(new Task(req[1], req[2], req[3], req[4], req[5]));
       } else if (this.running?.id === req[1]) {
         this.running.cancel();
       } else {

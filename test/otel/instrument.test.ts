@@ -189,6 +189,22 @@ describe('spans', () => {
     expect((run as HistogramMetricData).dataPoints[0]!.value.count).toBe(1);
   });
 
+  it('carries the attempt\'s span to the worker as a W3C traceparent in ctx.traceContext', async () => {
+    const pool = await WorkerPool.open({ filename: new URL('./fixtures/trace-worker.mjs', import.meta.url), threads: 1 });
+    let seen: Record<string, string> | null;
+    try {
+      const s = new Scheduler({ concurrency: 1 });
+      seen = await s.run(() => pool.run<Record<string, string> | null>({}));
+      off();
+      expect(await pool.run({})).toBeNull();
+    } finally {
+      await pool.close();
+    }
+    const [attempt] = spans('ringleader.attempt');
+    const { traceId, spanId } = attempt!.spanContext();
+    expect(seen).toEqual({ traceparent: `00-${traceId}-${spanId}-01` });
+  });
+
   it('ends the spans of tasks in flight and traces nothing more once uninstrumented', async () => {
     const s = new Scheduler({ concurrency: 1 });
     const gate = deferred();
