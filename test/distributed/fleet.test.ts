@@ -112,7 +112,7 @@ describe.skipIf(redisMissing !== undefined)('a fleet of processes on one Redis',
         return Number(sec) * 1000 + Number(usec) / 1000;
       };
       const killedAt = await redisNow();
-      const leases = await redis.zrange(`{${prefix}}:holders`, 0, -1, 'WITHSCORES');
+      const leases = await redis.zrange(`{${prefix}}:holders`, '0', '-1', 'WITHSCORES');
       const expiries = leases.filter((_, i) => i % 2 === 1).map(Number);
       expect(expiries).toHaveLength(8);
       for (const expiry of expiries) expect(expiry).toBeLessThanOrEqual(killedAt + leaseMs);
