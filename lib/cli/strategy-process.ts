@@ -8,6 +8,7 @@ import { ChatClient } from './llm-client.js';
 import { readToolFile } from './read-file.js';
 import { STRATEGIES } from './strategies.js';
 import { TimelineRecorder } from './timeline.js';
+import { agentContext, recordFromChannels } from './timeline-channels.js';
 import { runAgent } from './workload.js';
 
 // Bounds open connections for every strategy, even naive, within a default fd limit.
@@ -25,6 +26,8 @@ async function run(config: RunConfig): Promise<ChildReport> {
   setMaxListeners(0, deadline.signal);
   const chat = new ChatClient(config.url, MAX_SOCKETS);
   const timeline = new TimelineRecorder(performance.now());
+  // Strategies built on ringleader are drawn from its diagnostics channels; the others draw their own bars.
+  const unwatch = recordFromChannels(timeline);
   const strategy = await STRATEGIES[config.strategy].create({
     chat, readFile: readToolFile, signal: deadline.signal, config, timeline,
   });
@@ -39,7 +42,7 @@ async function run(config: RunConfig): Promise<ChildReport> {
   await Promise.all(Array.from({ length: config.agents }, async (_, agent) => {
     const start = performance.now();
     try {
-      await runAgent(agent, config, strategy.executor);
+      await agentContext.run(agent, () => runAgent(agent, config, strategy.executor));
       latencies.push(performance.now() - start);
       done++;
     } catch {
@@ -51,6 +54,7 @@ async function run(config: RunConfig): Promise<ChildReport> {
   clearInterval(ticker);
   send({ type: 'progress', done, failed });
   await strategy.close();
+  unwatch();
   chat.close();
   latencies.sort((a, b) => a - b);
   const result = {

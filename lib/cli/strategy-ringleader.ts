@@ -4,7 +4,6 @@
 // one for file reads, which must not count against the provider's windows.
 
 import { Scheduler } from '../index.js';
-import { recordFromChannels } from './timeline-channels.js';
 import { HttpError } from './llm-client.js';
 import type { Strategy, StrategyContext } from './strategies.js';
 import { estimateTokens, type Phase } from './workload.js';
@@ -18,13 +17,8 @@ const FILE_READS_AT_ONCE = 32;
 // Finishing an agent frees everything it holds, so its last step goes first.
 const PRIORITY: Record<Phase, number> = { plan: 0, tool: 1, synthesize: 2 };
 
-// Keys name the agent, so the timeline (drawn from the diagnostics channels) knows whose task it is.
-const agentOf = (key: string | undefined): number | undefined =>
-  key !== undefined && key.startsWith('agent-') ? Number(key.slice(6)) : undefined;
-
-export function ringleaderStrategy({ chat, readFile, signal, config, timeline }: StrategyContext): Strategy {
+export function ringleaderStrategy({ chat, readFile, signal, config }: StrategyContext): Strategy {
   const { limits, durationScale } = config;
-  const unwatch = recordFromChannels(timeline, agentOf);
   const steps = config.agents * (config.fanout + 2);
   const llm = new Scheduler({
     name: 'llm',
@@ -52,13 +46,10 @@ export function ringleaderStrategy({ chat, readFile, signal, config, timeline }:
           throw err;
         }
       }, { key: `agent-${step.agent}`, priority: PRIORITY[step.phase], tokens: estimateTokens(call), signal }),
-      read: (path, step) => io.run((ctx) => readFile(path, ctx.signal), {
-        key: `agent-${step.agent}`, priority: PRIORITY[step.phase], signal,
-      }),
+      read: (path, step) => io.run((ctx) => readFile(path, ctx.signal), { priority: PRIORITY[step.phase], signal }),
     },
     close: async () => {
       await Promise.all([llm.close(), io.close()]);
-      unwatch();
     },
   };
 }

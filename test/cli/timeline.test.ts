@@ -3,11 +3,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Scheduler } from '../../lib/index.js';
 import { TIMELINE_PHASES, TimelineRecorder, type Timeline } from '../../lib/cli/timeline.js';
-import { recordFromChannels } from '../../lib/cli/timeline-channels.js';
+import { agentContext, recordFromChannels } from '../../lib/cli/timeline-channels.js';
 import { phaseTotals, renderTimeline } from '../../lib/cli/timeline-svg.js';
 import { deferred } from '../scheduler/helpers.js';
 
-const agentOf = (key: string | undefined): number | undefined => (key?.startsWith('agent-') ? Number(key.slice(6)) : undefined);
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
@@ -23,7 +22,7 @@ function bars(t: Timeline): Array<[number, string, number, number]> {
 
 function record(): TimelineRecorder {
   const rec = new TimelineRecorder(performance.now());
-  cleanups.push(recordFromChannels(rec, agentOf));
+  cleanups.push(recordFromChannels(rec));
   return rec;
 }
 
@@ -80,6 +79,16 @@ describe('recordFromChannels', () => {
     expect(rate).toHaveLength(1);
     expect(rate[0]![0]).toBe(1);
     expect(rate[0]![3] - rate[0]![2]).toBeGreaterThan(900);
+  });
+
+  it('finds the agent of a task without a key from the async context it was submitted in', async () => {
+    vi.useFakeTimers();
+    const rec = record();
+    const s = new Scheduler({ concurrency: 4 });
+    const p = agentContext.run(5, () => s.run(() => sleep(30)));
+    await vi.advanceTimersByTimeAsync(50);
+    await p;
+    expect(bars(rec.toJSON()).map(([a, phase]) => `${a}:${phase}`)).toEqual(['5:run']);
   });
 
   it('ignores tasks whose key names no agent', async () => {
