@@ -54,7 +54,8 @@ export function renderReport(data: ReportData): string {
     });
     const caption = `${result.completed} of ${result.completed + result.failed} agents done, ${result.failed} failed; ` +
       `${result.requests} requests, ${result.rateLimited} answered 429, peak ${result.peakInFlight} in flight; ` +
-      `${(result.wallMs / 1000).toFixed(2)} s${result.cutAtDeadline ? ' (cut at the deadline)' : ''}.`;
+      `${(result.wallMs / 1000).toFixed(2)} s${result.cutAtDeadline ? ' (cut at the deadline)' : ''}.` +
+      (result.learned === undefined ? '' : ` ${result.learned[0]!.toUpperCase()}${result.learned.slice(1)}.`);
     return `<section class="strategy" id="strategy-${escapeXml(result.strategy)}">
 <h3>${escapeXml(result.strategy)}</h3>
 <p class="note">${escapeXml(description)}</p>
