@@ -47,9 +47,13 @@ export function scheduledInterceptor(options: ScheduledDispatcherOptions = {}): 
   return Object.assign(interceptor, { stats: () => engine.stats(), close: (o?: { drain?: boolean }) => engine.close(o) });
 }
 
-/** A Dispatcher for `setGlobalDispatcher()` or fetch's `dispatcher` option, with stats() and close(). */
+/**
+ * A Dispatcher for `setGlobalDispatcher()` or fetch's `dispatcher` option, with stats(). Its
+ * close() waits for the admitted requests, then closes the Agent it made (not one passed in).
+ */
 export function scheduledDispatcher(options: ScheduledDispatcherOptions = {}): Dispatcher & { stats(): ScheduledFetchStats } {
   const base = options.dispatcher ?? new Agent();
+  const owned = options.dispatcher === undefined;
   const interceptor = scheduledInterceptor(options);
   const composed = base.compose(interceptor);
   return new Proxy(composed, {
@@ -58,7 +62,7 @@ export function scheduledDispatcher(options: ScheduledDispatcherOptions = {}): D
       if (key === 'close') {
         return async (o?: { drain?: boolean }) => {
           await interceptor.close(o);
-          await base.close();
+          if (owned) await base.close();
         };
       }
       return Reflect.get(target, key, receiver) as unknown;

@@ -103,3 +103,31 @@ describe('scheduledDispatcher and encoded bodies', () => {
     expect(lane().tokens.reported).toBe(2);
   });
 });
+
+describe('scheduledDispatcher and streams', () => {
+  it('hands an SSE stream to fetch event by event, before the server has sent the rest', async () => {
+    dispatcher = scheduledDispatcher();
+    setGlobalDispatcher(dispatcher);
+    server.script({ status: 200, holdAfter: 1, sse: [{ choices: [], usage: null }, { choices: [], usage: { prompt_tokens: 2, completion_tokens: 3 } }, '[DONE]'] });
+    const res = await fetch(url(), { method: 'POST', body: '{"stream":true}' });
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('"usage":null');
+    server.release();
+    let rest = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    expect(rest).toContain('[DONE]');
+    await until(() => lane().tokens.reconciled === 1);
+    expect(lane().tokens.reported).toBe(5);
+  });
+
+  it('close() leaves a dispatcher passed in open', async () => {
+    const { Agent } = await import('undici');
+    const agent = new Agent();
+    dispatcher = scheduledDispatcher({ dispatcher: agent });
+    await dispatcher.close();
+    expect(agent.closed).toBe(false);
+    await agent.close();
+    dispatcher = scheduledDispatcher();
+  });
+});
