@@ -100,7 +100,7 @@ export class ScheduledHttp {
       bodyIdleTimeout: checkDuration('bodyIdleTimeout', options.bodyIdleTimeout ?? 60_000, true),
     };
     // Every Scheduler option is checked now, not at the first request.
-    this.newScheduler().close().catch(() => {});
+    this.newScheduler('').close().catch(() => {});
   }
 
   /** Runs one call through its origin's scheduler; resolves with the response the caller reads. */
@@ -268,7 +268,7 @@ export class ScheduledHttp {
   private origin(name: string): Origin {
     let origin = this.origins.get(name);
     if (origin === undefined) {
-      origin = { scheduler: this.newScheduler(), lanes: new Map() };
+      origin = { scheduler: this.newScheduler(name), lanes: new Map() };
       this.origins.set(name, origin);
     }
     return origin;
@@ -300,10 +300,11 @@ export class ScheduledHttp {
     }
   }
 
-  private newScheduler(): Scheduler {
+  /** Named `fetch <origin>`, so diagnostics channels and ringleader/otel tell its calls apart. */
+  private newScheduler(origin: string): Scheduler {
     const c = this.config;
     return new Scheduler({
-      concurrency: c.concurrency, maxQueued: c.maxQueued, onFull: c.onFull, perKey: c.perKey,
+      name: `fetch ${origin}`, concurrency: c.concurrency, maxQueued: c.maxQueued, onFull: c.onFull, perKey: c.perKey,
       ...(c.rate.length > 0 ? { rate: c.rate } : {}), retry: c.retry,
     });
   }

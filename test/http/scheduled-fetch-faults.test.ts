@@ -225,3 +225,22 @@ describe('lanes', () => {
     expect(lanes).toBeLessThanOrEqual(10_000);
   });
 });
+
+describe('diagnostics', () => {
+  it('each origin\'s scheduler is named for it on the ringleader:retry channel', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const names: unknown[] = [];
+    const listener = (message: unknown): void => {
+      names.push((message as { name?: unknown }).name);
+    };
+    subscribe('ringleader:retry', listener);
+    try {
+      f = scheduledFetch({ retry: { retries: 1, minDelay: 1, maxDelay: 1 } });
+      server.script({ status: 500, body: errorBody('openai', 'server_error') }, { status: 200 });
+      await track((await post({ model: 'm' })).text());
+    } finally {
+      unsubscribe('ringleader:retry', listener);
+    }
+    expect(names).toEqual([`fetch ${new URL(url).origin}`]);
+  });
+});
