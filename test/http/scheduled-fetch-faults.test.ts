@@ -244,3 +244,22 @@ describe('diagnostics', () => {
     expect(names).toEqual([`fetch ${new URL(url).origin}`]);
   });
 });
+
+describe('fetch\'s own inputs', () => {
+  it('takes a Request, sending its method, headers and body', async () => {
+    f = scheduledFetch();
+    const res = await track(f(new Request(url, { method: 'POST', headers: { 'x-test': 'yes' }, body: '{"model":"m"}' })));
+    expect(res.status).toBe(200);
+    await track(res.text());
+    expect(server.received[0]).toMatchObject({ method: 'POST', body: '{"model":"m"}', headers: { 'x-test': 'yes' } });
+  });
+
+  it('answers a HEAD request with no body and frees its slot', async () => {
+    f = scheduledFetch();
+    const res = await track(f(new URL(url), { method: 'HEAD' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toBeNull();
+    expect(res.url).toBe(url);
+    await until(() => schedulerStats()!.running === 0);
+  });
+});
