@@ -2,8 +2,9 @@
 // `fetch` in the process (code the user does not own too) through ringleader's scheduler.
 // Built as an undici compose interceptor over the same engine as scheduledFetch.
 
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { Agent, Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ScheduledHttp, type Transport } from './scheduled-http.js';
 import type { ScheduledFetchOptions, ScheduledFetchStats, ScheduledHttpControl } from './types.js';
 
@@ -11,6 +12,10 @@ export interface ScheduledDispatcherOptions extends Omit<ScheduledFetchOptions, 
   /** Sends the attempts. Default: a new undici Agent. */
   dispatcher?: Dispatcher;
 }
+
+// undici takes a tenth of a second to load: only code that asks for a dispatcher pays it.
+const require = createRequire(import.meta.url);
+const undici = (): typeof import('undici') => require('undici') as typeof import('undici');
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -25,7 +30,7 @@ export function scheduledInterceptor(options: ScheduledDispatcherOptions = {}): 
   const interceptor = (next: Dispatcher.Dispatch): Dispatcher.Dispatch => {
     const inner = { dispatch: next } as unknown as Dispatcher;
     const transport: Transport = async (url, init) => {
-      const res = await request(url, {
+      const res = await undici().request(url, {
         dispatcher: inner, method: init.method as Dispatcher.HttpMethod, headers: Object.fromEntries(init.headers),
         body: init.body as string | Uint8Array | null, signal: init.signal,
       });
@@ -52,7 +57,7 @@ export function scheduledInterceptor(options: ScheduledDispatcherOptions = {}): 
  * close() waits for the admitted requests, then closes the Agent it made (not one passed in).
  */
 export function scheduledDispatcher(options: ScheduledDispatcherOptions = {}): Dispatcher & { stats(): ScheduledFetchStats } {
-  const base = options.dispatcher ?? new Agent();
+  const base = options.dispatcher ?? new (undici().Agent)();
   const owned = options.dispatcher === undefined;
   const interceptor = scheduledInterceptor(options);
   const composed = base.compose(interceptor);
