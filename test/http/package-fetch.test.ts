@@ -19,3 +19,13 @@ it('require("ringleader/fetch") works', () => {
   const out = node(['-e', "const { scheduledFetch } = require('ringleader/fetch'); console.log(typeof scheduledFetch({}).close);"]);
   expect(out.trim()).toBe('function');
 });
+
+it('importing ringleader does not load undici until a dispatcher is asked for', () => {
+  const out = node(['--input-type=module', '-e', [
+    "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    "const loaded = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/undici/'));",
+    "const r = await import('ringleader'); const before = loaded(); r.scheduledFetch(); const afterFetch = loaded();",
+    'r.scheduledDispatcher(); console.log(before, afterFetch, loaded());',
+  ].join('\n')]);
+  expect(out.trim()).toBe('false false true');
+});
