@@ -51,7 +51,7 @@ interface Origin {
 }
 
 interface Config {
-  concurrency: ScheduledFetchOptions['concurrency'] & {};
+  concurrency: NonNullable<ScheduledFetchOptions['concurrency']>;
   maxQueued: number;
   onFull: NonNullable<ScheduledFetchOptions['onFull']>;
   perKey: number;
