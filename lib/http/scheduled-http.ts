@@ -56,6 +56,7 @@ interface Config {
   onFull: NonNullable<ScheduledFetchOptions['onFull']>;
   perKey: number;
   key: ScheduledFetchOptions['key'];
+  priority: ScheduledFetchOptions['priority'];
   rate: RateOptions[];
   retry: ScheduledFetchOptions['retry'];
   timeout: number;
@@ -89,6 +90,7 @@ export class ScheduledHttp {
       onFull: options.onFull ?? 'reject',
       perKey: checkInteger('perKey', options.perKey ?? Infinity, 1, true),
       key: checkFunction('key', options.key),
+      priority: checkFunction('priority', options.priority),
       rate,
       retry: options.retry === undefined ? DEFAULT_RETRY : options.retry,
       timeout: checkDuration('timeout', options.timeout ?? 600_000, true),
@@ -115,12 +117,13 @@ export class ScheduledHttp {
     // Reading a stream body takes time: close() may have run meanwhile.
     if (this.closed) throw new ClosedError('scheduled fetch is closed');
     const c = this.config;
-    const view = c.key !== undefined || c.estimateTokens !== undefined
+    const view = c.key !== undefined || c.estimateTokens !== undefined || c.priority !== undefined
       ? new Request(call.url, { method: call.method, headers: call.headers })
       : undefined;
     const key = c.key?.(view!, body.json);
     if (key !== undefined && typeof key !== 'string') throw new TypeError(`key() must return a string or undefined, got ${describe(key)}`);
     const cost = this.estimate(view, body.json);
+    const priority = c.priority?.(view!, body.json) ?? 0;
     const origin = this.origin(call.url.origin);
     const lane = this.lane(origin, key ?? '');
     // The OpenAI and Anthropic SDKs mark their own retries: run once, counted as the same call.
@@ -140,7 +143,7 @@ export class ScheduledHttp {
     const attempt = (ctx: TaskContext): Promise<Response | undefined> =>
       this.attempt(ctx, origin.scheduler, call, body.value, cost, lane, transport, deliver);
     const run = origin.scheduler.run(attempt, {
-      key, signal, tokens: cost.input + cost.output,
+      key, signal, priority, tokens: cost.input + cost.output,
       ...(sdkRetry || !body.replayable ? { retry: false as const } : {}),
     });
     lane.active++;

@@ -21,6 +21,8 @@ export interface ScheduledFetchOptions {
    * Retry-After pauses only its lane. `json` is the parsed request body, when it is JSON.
    */
   key?: (request: Request, json: unknown) => string | undefined;
+  /** Priority of a request in its origin's queue (higher first, FIFO within). Default 0. */
+  priority?: (request: Request, json: unknown) => number;
   /** Windows per origin that learned limits cannot raise, e.g. your own share of a quota. */
   rate?: RateOptions | RateOptions[];
   /** Retries, made here once (SDK retries do not stack on them). Default `{ retries: 4, minDelay: 500, maxDelay: 30_000 }`. */

@@ -263,3 +263,21 @@ describe('fetch\'s own inputs', () => {
     await until(() => schedulerStats()!.running === 0);
   });
 });
+
+describe('priority', () => {
+  it('starts a queued request of higher priority first', async () => {
+    f = scheduledFetch({ concurrency: 1, priority: (_req, json) => ((json as { urgent?: boolean }).urgent === true ? 1 : 0) });
+    server.script({ status: 200, delayMs: 20 });
+    const first = post({ n: 1 });
+    await until(() => server.received.length === 1);
+    const calls = [post({ n: 2 }), post({ n: 3, urgent: true }), post({ n: 4 })];
+    // Each body is read as it comes: a response holds its slot until then.
+    await Promise.all([first, ...calls].map((p) => p.then((res) => track(res.text()))));
+    expect(server.received.map((r) => (JSON.parse(r.body) as { n: number }).n)).toEqual([1, 3, 2, 4]);
+  });
+
+  it('a priority() that returns a non-number rejects the call with a TypeError', async () => {
+    f = scheduledFetch({ priority: () => 'high' as unknown as number });
+    await expect(post({})).rejects.toThrow(TypeError);
+  });
+});
