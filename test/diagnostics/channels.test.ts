@@ -200,6 +200,22 @@ describe('ringleader:task', () => {
   });
 });
 
+describe('the name option', () => {
+  it('refuses a name that is not a string with a TypeError', () => {
+    expect(() => new Scheduler({ concurrency: 1, name: 42 as unknown as string })).toThrow(TypeError);
+    expect(() => new CircuitBreaker({ failureThreshold: 1, halfOpenAfter: 1, name: {} as unknown as string })).toThrow(TypeError);
+  });
+
+  it('is readable on the scheduler and passed to its children', async () => {
+    const events = traceTasks();
+    const s = new Scheduler({ concurrency: 2, name: 'parent' });
+    const child = s.child({ concurrency: 1 });
+    expect([s.name, child.name]).toEqual(['parent', 'parent']);
+    await child.run(() => 1);
+    expect(new Set(events.map(([, m]) => m.name))).toEqual(new Set(['parent']));
+  });
+});
+
 describe('ringleader:rate-wait', () => {
   it('publishes one message per task held by the rate windows, with its tokens and wait', async () => {
     vi.useFakeTimers();
