@@ -4,6 +4,7 @@
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import type { BreakerState } from './resilience/circuit-breaker.js';
+import type { TaskState } from './scheduler/task.js';
 
 /** How a task left the scheduler. */
 export type TaskOutcome = 'completed' | 'failed' | 'rejected' | 'dropped' | 'cancelled';
@@ -43,6 +44,9 @@ export interface TaskMessage {
 export interface RetryMessage {
   readonly name: string | undefined;
   readonly key: string | undefined;
+  readonly priority: number;
+  readonly weight: number;
+  readonly tokens: number;
   /** The task's tracing context, when the task channel had subscribers as it was submitted. */
   readonly task: TaskMessage | undefined;
   /** The attempt that just ended. */
@@ -57,6 +61,9 @@ export interface RateWaitMessage {
   readonly name: string | undefined;
   readonly key: string | undefined;
   readonly task: TaskMessage | undefined;
+  readonly priority: number;
+  readonly weight: number;
+  /** Tokens the windows must fit (the estimate, capped at a window's capacity). */
   readonly tokens: number;
   /** ms until the windows fit the task, as estimated now. */
   readonly waitMs: number;
@@ -198,11 +205,13 @@ export function traceSettled(message: TaskMessage, outcome: TaskOutcome, ok: boo
 }
 
 /** @internal An attempt ends in a backoff of `delay` ms. */
-export function traceRetry(name: string | undefined, key: string | undefined, task: TaskMessage | undefined,
-  attempt: number, delay: number, error: unknown, at: number): void {
+export function traceRetry(name: string | undefined, x: TaskState, delay: number, error: unknown, at: number): void {
+  const task = x.trace;
   if (task !== undefined) task.queuedAt = at + delay;
   if (channels.retry.hasSubscribers) {
-    const message: RetryMessage = { name, key, task, attempt, delay, error };
+    const message: RetryMessage = {
+      name, key: x.key, priority: x.priority, weight: x.weight, tokens: x.tokens, task, attempt: x.attempt, delay, error,
+    };
     channels.retry.publish(message);
   }
 }

@@ -212,7 +212,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       for (let i = 0; i < settles.length; i++) settles[i]!.onSettle!(node, ctx, outcome);
       if (outcome.retryIn >= 0) {
         if (x.trace !== undefined || channels.retry.hasSubscribers) {
-          traceRetry(this.name, x.key, x.trace, x.attempt, outcome.retryIn, outcome.value, now());
+          traceRetry(this.name, x, outcome.retryIn, outcome.value, now());
         }
         this.sleep(node, outcome.retryIn);
       } else {

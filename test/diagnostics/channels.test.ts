@@ -100,6 +100,7 @@ describe('ringleader:task', () => {
     await expect(p).resolves.toBe('third');
     expect(events.filter(([k]) => k === 'asyncStart').map(([, , a]) => a)).toEqual([1, 2, 3]);
     expect(retries.map((r) => [r.attempt, r.delay, r.key, r.name])).toEqual([[1, 100, 'k', 'r'], [2, 200, 'k', 'r']]);
+    expect(retries[0]).toMatchObject({ priority: 0, weight: 1, tokens: 0 });
     expect((retries[0]!.error as { status: number }).status).toBe(503);
     expect(retries[0]!.task).toBe(events[0]![1]);
   });
@@ -221,10 +222,11 @@ describe('ringleader:rate-wait', () => {
     vi.useFakeTimers();
     const waits = listen<RateWaitMessage>('ringleader:rate-wait');
     const s = new Scheduler({ concurrency: 4, name: 'rpm', rate: { limit: 1, interval: 1000 } });
-    const all = [s.run(() => 1, { key: 'a' }), s.run(() => 2, { key: 'b' }), s.run(() => 3, { key: 'c' })];
+    const all = [s.run(() => 1, { key: 'a' }), s.run(() => 2, { key: 'b', priority: 1, weight: 2 }), s.run(() => 3, { key: 'c' })];
     await vi.advanceTimersByTimeAsync(2500);
     await Promise.all(all);
     expect(waits.map((w) => [w.name, w.key])).toEqual([['rpm', 'b'], ['rpm', 'c']]);
+    expect(waits[0]).toMatchObject({ priority: 1, weight: 2, tokens: 0 });
     expect(waits[0]!.waitMs).toBeGreaterThan(0);
     expect(waits[0]!.waitMs).toBeLessThanOrEqual(1000);
   });

@@ -35,7 +35,9 @@ export class RateStage implements Stage {
     if (this.held !== node && channels.rateWait.hasSubscribers) {
       this.held = node;
       const x = node.x!;
-      const message: RateWaitMessage = { name: this.name, key: x.key, task: x.trace, tokens, waitMs: ms };
+      const message: RateWaitMessage = {
+        name: this.name, key: x.key, task: x.trace, priority: x.priority, weight: x.weight, tokens, waitMs: ms,
+      };
       channels.rateWait.publish(message);
     }
     return ms;
