@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../lib/engine/engine.js';
 import { ClosedError } from '../../lib/errors.js';
-import { availableBackends, tempDir } from './helpers.js';
+import { availableBackends, distEngine, runChild, tempDir } from './helpers.js';
 
 const backends = availableBackends();
 let dir: string;
@@ -246,6 +246,30 @@ describe('Engine across backends', () => {
     for (const output of outputs.slice(1)) {
       output.forEach((b, i) => expect(Buffer.compare(b, outputs[0]![i]!)).toBe(0));
     }
+  });
+
+  // Under vitest a test-runner formatter writes stacks; a user's process has Node's own,
+  // which heads Node's errors "RangeError [ERR_FS_FILE_TOO_LARGE]: ...".
+  it('heads a too-large refusal\'s stack as fs.promises does under Node\'s own stack formatter', async () => {
+    const huge = join(dir, 'huge-child');
+    writeFileSync(huge, '');
+    truncateSync(huge, 3 * 2 ** 30);
+    const source = `
+      import { readFile } from 'node:fs/promises';
+      import { Engine } from ${JSON.stringify(distEngine)};
+      const heads = {};
+      for (const backend of ${JSON.stringify(backends)}) {
+        const engine = await Engine.open({ backend });
+        const err = await engine.readFile(${JSON.stringify(huge)}).catch((e) => e);
+        heads[backend] = [err.stack.split('\\n')[0], String(err)];
+        await engine.close();
+      }
+      const ref = await readFile(${JSON.stringify(huge)}).catch((e) => e);
+      heads.fs = [ref.stack.split('\\n')[0], String(ref)];
+      console.log(JSON.stringify(heads));`;
+    const heads = await runChild(source) as Record<string, [string, string]>;
+    expect(heads.fs![0]).toMatch(/^RangeError \[ERR_FS_FILE_TOO_LARGE\]: File size \(3221225472\)/);
+    for (const backend of backends) expect(heads[backend]).toEqual(heads.fs);
   });
 
   it('validates options with TypeError and RangeError', async () => {
