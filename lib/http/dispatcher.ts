@@ -79,7 +79,13 @@ function deliver(engine: ScheduledHttp, opts: Dispatcher.DispatchOptions, handle
   const abort = new AbortController();
   let paused = false;
   let resume: (() => void) | undefined;
-  const controller: Controller = {
+  // Node 26's fetch (undici 8) reads the answer's headers from controller.rawHeaders only
+  // ([name, value, …] as Buffers) and sees none when it is missing: give both shapes.
+  let rawHeaders: Buffer[] | undefined;
+  const controller: Controller & { readonly rawHeaders: Buffer[] | undefined } = {
+    get rawHeaders() {
+      return rawHeaders;
+    },
     get aborted() {
       return abort.signal.aborted;
     },
@@ -125,6 +131,10 @@ function deliver(engine: ScheduledHttp, opts: Dispatcher.DispatchOptions, handle
     const cookies = response.headers.getSetCookie();
     if (cookies.length > 0) headers['set-cookie'] = cookies;
     if (abort.signal.aborted) throw abort.signal.reason;
+    rawHeaders = [];
+    for (const [name, value] of Object.entries(headers)) {
+      for (const v of Array.isArray(value) ? value : [value]) rawHeaders.push(Buffer.from(name, 'latin1'), Buffer.from(v, 'latin1'));
+    }
     handler.onResponseStart?.(controller, response.status, headers, response.statusText);
     if (response.body !== null) {
       const reader = response.body.getReader();
