@@ -66,6 +66,12 @@ function messageOf(err: unknown): string {
  */
 export function instrument(options: InstrumentOptions = {}): Uninstrument {
   if (typeof options !== 'object' || options === null) throw new TypeError('instrument(options): options must be an object');
+  if (options.tracerProvider !== undefined && typeof options.tracerProvider?.getTracer !== 'function') {
+    throw new TypeError('instrument(options): tracerProvider must be an OpenTelemetry TracerProvider (with getTracer)');
+  }
+  if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
+    throw new TypeError('instrument(options): meterProvider must be an OpenTelemetry MeterProvider (with getMeter)');
+  }
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const key = Symbol('ringleader.otel');

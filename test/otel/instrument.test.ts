@@ -276,6 +276,46 @@ describe('metrics', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses a provider that is not one with a TypeError, subscribing nothing', async () => {
+    expect(() => instrument({ tracerProvider: {} as never })).toThrow(TypeError);
+    expect(() => instrument({ meterProvider: 'global' as never })).toThrow(TypeError);
+    expect(() => instrument(null as never)).toThrow(TypeError);
+    await new Scheduler({ concurrency: 1 }).run(() => 1);
+    expect(spans('ringleader.queue')).toHaveLength(1);
+  });
+
+  it('reports to the global providers when none are given', async () => {
+    off();
+    trace.setGlobalTracerProvider(tracerProvider);
+    const global = instrument();
+    try {
+      await new Scheduler({ concurrency: 1 }).run(() => 1);
+    } finally {
+      global();
+      trace.disable();
+    }
+    expect(spans('ringleader.attempt')).toHaveLength(1);
+  });
+
+  it('lets two instrumentations run side by side, each with its own spans', async () => {
+    const second = new InMemorySpanExporter();
+    const provider2 = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(second)] });
+    const off2 = instrument({ tracerProvider: provider2, meterProvider });
+    try {
+      await new Scheduler({ concurrency: 1 }).run(() => tracer.startSpan('inner').end());
+    } finally {
+      off2();
+    }
+    expect(spans('ringleader.attempt')).toHaveLength(1);
+    expect(second.getFinishedSpans().filter((s) => s.name === 'ringleader.attempt')).toHaveLength(1);
+    // The task runs inside both attempt spans' contexts; the inner one is the last added.
+    const [inner] = spans('inner');
+    const attempt2 = second.getFinishedSpans().find((s) => s.name === 'ringleader.attempt')!;
+    expect(inner!.parentSpanContext?.spanId).toBe(attempt2.spanContext().spanId);
+  });
+});
+
 describe('without a context manager', () => {
   it('still builds the queue → attempt tree from the messages themselves', async () => {
     context.disable();
