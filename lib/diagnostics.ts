@@ -1,6 +1,6 @@
 // ringleader's diagnostics_channel surface: the channel names, the message each carries,
-// and the publishing helpers the scheduler, breaker, engine and pool call. Every helper is
-// reached only after a `hasSubscribers` check, so nothing is built when nobody listens.
+// and the publishing helpers the scheduler, breaker, engine and pool call. A message is built
+// only after a `hasSubscribers` check; a task traced at run() is then followed to its end.
 
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import type { BreakerState } from './resilience/circuit-breaker.js';
