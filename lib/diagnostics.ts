@@ -174,7 +174,7 @@ export function traceQueued(name: string | undefined, key: string | undefined, p
   tokens: number, at: number): TaskMessage {
   const message: TaskMessage = {
     id: nextId++, name, key, priority, weight, tokens, attempt: 0, submittedAt: at, queuedAt: at, startedAt: 0,
-    reportedTokens: undefined, outcome: undefined,
+    reportedTokens: undefined, outcome: undefined, result: undefined, error: undefined,
   };
   channels.task.start.publish(message);
   channels.task.end.publish(message);
