@@ -3,6 +3,7 @@
 // metrics. Only this subpath imports @opentelemetry/api, an optional peer dependency.
 
 import dc from 'node:diagnostics_channel';
+import { createRequire } from 'node:module';
 import {
   context as otelContext, isSpanContextValid, metrics, SpanKind, SpanStatusCode, trace,
   type Attributes, type Context, type Link, type MeterProvider, type Span, type TracerProvider,
@@ -27,6 +28,8 @@ export interface Uninstrument {
 }
 
 const SCOPE = 'ringleader';
+// The instrumentation scope's version, as OpenTelemetry asks libraries to give it: the package's.
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 // What the instrumentation keeps on a task's message, under a symbol only it knows.
 interface TaskSpans {
@@ -72,8 +75,8 @@ export function instrument(options: InstrumentOptions = {}): Uninstrument {
   if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
     throw new TypeError('instrument(options): meterProvider must be an OpenTelemetry MeterProvider (with getMeter)');
   }
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, VERSION);
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, VERSION);
   const key = Symbol('ringleader.otel');
   const live = new Set<TaskMessage>();
 

@@ -1,6 +1,6 @@
 // ringleader/otel against the real OpenTelemetry SDK: span trees, attributes, statuses and
 // metric values, with the AsyncLocalStorage context manager a Node service would register.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
@@ -95,6 +95,8 @@ describe('spans', () => {
     });
     expect(attempt!.attributes).toMatchObject({ 'ringleader.attempt': 1, 'ringleader.task.key': 'tenant' });
     expect(queue!.status.code).toBe(SpanStatusCode.UNSET);
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(queue!.instrumentationScope).toEqual({ name: 'ringleader', version, schemaUrl: undefined });
   });
 
   it('keeps the caller\'s span as parent for a task that waited in the queue', async () => {
