@@ -11,6 +11,7 @@ import {
   type BreakerMessage, type EngineBatchMessage, type LanePauseMessage, type PoolTaskMessage, type RateWaitMessage,
   type RetryMessage, type TaskMessage,
 } from '../../lib/index.js';
+import { Gate } from '../runtime/helpers.js';
 import { deferred, flush } from '../scheduler/helpers.js';
 
 type Event = [kind: string, message: TaskMessage, attempt: number];
@@ -322,5 +323,22 @@ describe('ringleader:pool-task', () => {
     expect(first.threadId).toBeGreaterThan(0);
     expect(first.runTime).toBeGreaterThanOrEqual(0);
     expect(first.queueWait).toBeGreaterThanOrEqual(0);
+  });
+  it('says cancelled for a task its caller aborted, and crashed-worker tasks failed', async () => {
+    const seen = listen<PoolTaskMessage>('ringleader:pool-task');
+    const pool = await WorkerPool.open({ filename: new URL('../runtime/fixtures/echo.mjs', import.meta.url), threads: 1 });
+    try {
+      const gate = new Gate();
+      const ac = new AbortController();
+      const hung = pool.run({ op: 'hang', sab: gate.sab }, { signal: ac.signal });
+      await gate.reached(1);
+      ac.abort();
+      await expect(hung).rejects.toThrow();
+      await expect(pool.run({ op: 'exit', code: 3 })).rejects.toThrow();
+    } finally {
+      await pool.close();
+    }
+    expect(seen.map((m) => m.outcome)).toEqual(['cancelled', 'failed']);
+    expect(seen[1]!.error).toBeInstanceOf(Error);
   });
 });
