@@ -6,7 +6,7 @@ import { channels, traceAttempt, traceQueued, traceRetry, traceSettled } from '.
 import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import { abortReason, describe } from '../validate.js';
 import { invoke, type AttemptHost } from './attempt.js';
-import { captureContext } from './context.js';
+import { deferInContext, inCallerContext } from './context.js';
 import { List } from './list.js';
 import { TaskQueue } from './queue.js';
 import type { AdaptiveStage } from './stages/adaptive-limit.js';
@@ -16,7 +16,7 @@ import { buildStages, type StageConfig } from './stages/index.js';
 import type { Lanes } from './stages/lanes.js';
 import type { RateStage } from './stages/rate.js';
 import { ASIDE, type Stage } from './stages/stage.js';
-import { NOWHERE, SLEEPING, makeState, rejected, type Node, type Settlement, type TaskState } from './task.js';
+import { NOWHERE, SLEEPING, rejected, type Node, type Settlement, type TaskState } from './task.js';
 import { Context, type ContextOwner } from './task-context.js';
 import type { OnFull, RunOptions, TaskContext } from './types.js';
 
@@ -116,8 +116,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
         this.startTask(node, 1);
         return promise;
       }
-      const runner = captureContext();
-      if (runner !== undefined) node.x = makeState(undefined, 0, 1, undefined, Infinity, 0, undefined, runner);
+      node.fn = inCallerContext(fn);
       this.enqueue(node, waitForRoom);
       if (this.active < this.limit) this.drain();
       return promise;
@@ -141,7 +140,7 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       this.startTask(node, this.need(x.weight));
       return promise;
     }
-    x.runner = captureContext();
+    x.runner = deferInContext();
     this.enqueue(node, waitForRoom);
     // Tasks parked behind a busy key leave `queued` non-zero with free slots: this one
     // may still be able to start.

@@ -570,6 +570,38 @@ describe('Scheduler: errors and context', () => {
     expect(await Promise.all([first, second, third])).toEqual(['first', 'second', 'third']);
   });
 
+  it('runs every retry of a queued task in the AsyncLocalStorage context of its caller', async () => {
+    const als = new AsyncLocalStorage<string>();
+    const s = new Scheduler({ concurrency: 1, retry: { retries: 2, minDelay: 1, maxDelay: 1 } });
+    const gate = deferred();
+    const holder = als.run('holder', () => s.run(() => gate.promise));
+    const seen: Array<string | undefined> = [];
+    const retried = als.run('caller', () => s.run((ctx) => {
+      seen.push(als.getStore());
+      if (ctx.attempt < 3) throw new Error('again');
+      return 'done';
+    }));
+    als.run('drainer', () => gate.resolve());
+    await holder;
+    expect(await retried).toBe('done');
+    expect(seen).toEqual(['caller', 'caller', 'caller']);
+  });
+
+  it('runs a queued task of a caller without a store outside the store of the task that freed its slot', async () => {
+    const als = new AsyncLocalStorage<string>();
+    const s = new Scheduler({ concurrency: 1 });
+    await als.run('warm', () => s.run(() => 1));
+    const gate = deferred();
+    const holder = als.run('holder', () => s.run(async () => {
+      await gate.promise;
+      return als.getStore();
+    }));
+    const storeless = s.run(() => als.getStore());
+    gate.resolve();
+    expect(await holder).toBe('holder');
+    expect(await storeless).toBeUndefined();
+  });
+
   it('counts outcomes in stats()', async () => {
     vi.useFakeTimers();
     const s = new Scheduler({ concurrency: 1, maxQueued: 1 });
