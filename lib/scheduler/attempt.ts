@@ -15,7 +15,26 @@ export interface AttemptHost {
   _finish(node: Node, ctx: Context, ok: boolean, value: unknown): void;
 }
 
-export async function invoke(s: AttemptHost, node: Node, ctx: Context, breaker: CircuitBreaker | undefined,
+export function invoke(s: AttemptHost, node: Node, ctx: Context, breaker: CircuitBreaker | undefined,
+  gate: GlobalGate | undefined): void {
+  if (breaker === undefined && gate === undefined && s._parent() === undefined) invokePlain(s, node, ctx);
+  else void invokeGuarded(s, node, ctx, breaker, gate);
+}
+
+// Most attempts pass no gate, breaker or parent: one await and no closure per attempt.
+async function invokePlain(s: AttemptHost, node: Node, ctx: Context): Promise<void> {
+  let ok = true;
+  let value: unknown;
+  try {
+    value = await node.fn(ctx);
+  } catch (err) {
+    ok = false;
+    value = err;
+  }
+  s._finish(node, ctx, ok, value);
+}
+
+async function invokeGuarded(s: AttemptHost, node: Node, ctx: Context, breaker: CircuitBreaker | undefined,
   gate: GlobalGate | undefined): Promise<void> {
   let ok = true;
   let value: unknown;
