@@ -3,12 +3,12 @@
 // in one run: through scheduledFetch, the SDK alone with its default retries, and p-limit
 // around the SDK. Prints requests, 429s and wall time, and scheduledFetch's ratio to each.
 
-import { once, setMaxListeners } from 'node:events';
+import { setMaxListeners } from 'node:events';
 import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import OpenAI from 'openai';
 import pLimit from 'p-limit';
 import { scheduledFetch } from '../../dist/index.js';
+import { startProvider } from '../provider-thread.mjs';
 
 const CALLS = positive('BENCH_CALLS', 2_000);
 // A provider "minute" of 10 s keeps the run short; the limits are per that window.
@@ -49,26 +49,9 @@ const WAYS = {
   },
 };
 
-/** The mock provider on its own thread, so a busy client cannot slow the server it measures. */
-async function startProvider() {
-  const worker = new Worker(new URL('../resilience/provider.mjs', import.meta.url), { workerData: PROVIDER });
-  const [{ url }] = await once(worker, 'message');
-  return {
-    url,
-    async stats() {
-      worker.postMessage('stats');
-      const [{ stats }] = await once(worker, 'message');
-      return stats;
-    },
-    async close() {
-      worker.postMessage('close');
-      await once(worker, 'exit');
-    },
-  };
-}
 
 async function measure(name) {
-  const provider = await startProvider();
+  const provider = await startProvider(PROVIDER);
   const way = WAYS[name](`${provider.url}/v1`);
   const deadline = AbortSignal.timeout(DEADLINE_MS);
   // Every pending call legitimately listens to the one deadline.

@@ -3,13 +3,13 @@
 // strategies in one run. Prints wall time, requests, 429s and failures, and ringleader's ratios.
 
 import http from 'node:http';
-import { once, setMaxListeners } from 'node:events';
+import { setMaxListeners } from 'node:events';
 import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import Bottleneck from 'bottleneck';
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import { Scheduler } from '../../dist/index.js';
+import { startProvider } from '../provider-thread.mjs';
 
 const TASKS = positive('BENCH_TASKS', 10_000);
 const RPS = positive('BENCH_RPS', 300);
@@ -103,23 +103,6 @@ function ringleader(call, signal) {
   };
 }
 
-/** Starts the mock provider in a worker; resolves with its url and a stats/close handle. */
-async function startProvider() {
-  const worker = new Worker(new URL('./provider.mjs', import.meta.url), { workerData: PROVIDER });
-  const [{ url }] = await once(worker, 'message');
-  return {
-    url,
-    async stats() {
-      worker.postMessage('stats');
-      const [{ stats }] = await once(worker, 'message');
-      return stats;
-    },
-    async close() {
-      worker.postMessage('close');
-      await once(worker, 'exit');
-    },
-  };
-}
 
 /** One HTTP attempt; resolves with the parsed body on 200, rejects with HttpError otherwise. */
 function request(agent, url, payload, signal) {
@@ -142,7 +125,7 @@ function request(agent, url, payload, signal) {
 }
 
 async function measure(name) {
-  const provider = await startProvider();
+  const provider = await startProvider(PROVIDER);
   // 256 sockets keeps even the naive strategy inside this machine's file-descriptor limit.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const endpoint = `${provider.url}/v1/chat/completions`;

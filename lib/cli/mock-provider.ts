@@ -161,8 +161,8 @@ function normalize(options: MockProviderOptions): Config {
   };
 }
 
-/** mulberry32: a 32-bit state PRNG, small and good enough for simulated latencies. */
-function mulberry32(seed: number): () => number {
+/** mulberry32: a 32-bit state PRNG, small and good enough for simulated latencies and seeded tests. */
+export function mulberry32(seed: number): () => number {
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) | 0;

@@ -41,42 +41,8 @@ const DECODERS: Record<string, Decode> = {
   'gzip': zlib.gunzipSync, 'x-gzip': zlib.gunzipSync, 'deflate': zlib.inflateSync, 'br': zlib.brotliDecompressSync,
 };
 
-/**
- * Keeps a copy of the encoded bytes (up to MAX_JSON_BYTES) and decompresses it once the body
- * ended: usage comes last in every provider's body, and the caller's stream is never waited on.
- */
-class Decoding implements UsageReader {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-
-  constructor(private readonly inner: UsageReader, private readonly decode: Decode) {}
-
-  push(chunk: Uint8Array): void {
-    if (this.size > MAX_JSON_BYTES) return;
-    this.size += chunk.byteLength;
-    if (this.size > MAX_JSON_BYTES) this.chunks = [];
-    else this.chunks.push(chunk.slice());
-  }
-
-  end(): Usage | undefined {
-    if (this.size > MAX_JSON_BYTES) return undefined;
-    let plain: Buffer;
-    try {
-      // A flush rather than an end: a body cut short still yields what it held.
-      plain = this.decode(Buffer.concat(this.chunks), {
-        finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 8 * MAX_JSON_BYTES,
-      });
-    } catch {
-      return undefined;
-    } finally {
-      this.chunks = [];
-    }
-    this.inner.push(plain);
-    return this.inner.end();
-  }
-}
-
-class JsonUsage implements UsageReader {
+/** A copy of a body's bytes up to MAX_JSON_BYTES; past that it keeps nothing and says so. */
+class BoundedCopy {
   private chunks: Uint8Array[] = [];
   private size = 0;
 
@@ -88,11 +54,54 @@ class JsonUsage implements UsageReader {
     else this.chunks.push(chunk.slice());
   }
 
-  end(): Usage | undefined {
-    if (this.size > MAX_JSON_BYTES) return undefined;
-    const usage = new Tally();
-    usage.add(parse(new TextDecoder().decode(Buffer.concat(this.chunks))));
+  /** The bytes, or undefined when the body outgrew the bound; either way the copy is dropped. */
+  take(): Buffer | undefined {
+    const whole = this.size > MAX_JSON_BYTES ? undefined : Buffer.concat(this.chunks);
     this.chunks = [];
+    return whole;
+  }
+}
+
+/**
+ * Keeps a copy of the encoded bytes (up to MAX_JSON_BYTES) and decompresses it once the body
+ * ended: usage comes last in every provider's body, and the caller's stream is never waited on.
+ */
+class Decoding implements UsageReader {
+  private readonly copy = new BoundedCopy();
+
+  constructor(private readonly inner: UsageReader, private readonly decode: Decode) {}
+
+  push(chunk: Uint8Array): void {
+    this.copy.push(chunk);
+  }
+
+  end(): Usage | undefined {
+    const encoded = this.copy.take();
+    if (encoded === undefined) return undefined;
+    let plain: Buffer;
+    try {
+      // A flush rather than an end: a body cut short still yields what it held.
+      plain = this.decode(encoded, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 8 * MAX_JSON_BYTES });
+    } catch {
+      return undefined;
+    }
+    this.inner.push(plain);
+    return this.inner.end();
+  }
+}
+
+class JsonUsage implements UsageReader {
+  private readonly copy = new BoundedCopy();
+
+  push(chunk: Uint8Array): void {
+    this.copy.push(chunk);
+  }
+
+  end(): Usage | undefined {
+    const body = this.copy.take();
+    if (body === undefined) return undefined;
+    const usage = new Tally();
+    usage.add(parse(new TextDecoder().decode(body)));
     return usage.result();
   }
 }

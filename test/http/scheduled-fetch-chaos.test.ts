@@ -2,6 +2,7 @@
 // settles, as a response or a typed error, and afterwards nothing is running, queued,
 // retrying or still connected.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mulberry32 } from '../../lib/cli/mock-provider.js';
 import { TimeoutError } from '../../lib/errors.js';
 import { scheduledFetch } from '../../lib/http/scheduled-fetch.js';
 import { errorBody, startProviderServer, type Answer, type ProviderServer } from '../resilience/ai-sdk-server.js';
@@ -15,16 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
 });
-
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const KINDS: Array<() => Answer> = [
   () => ({ status: 200 }),
