@@ -76,6 +76,9 @@ export abstract class SchedulerCore extends TaskQueue implements ContextOwner, A
       get running() {
         return self.runningCount;
       },
+      get queued() {
+        return self.queued;
+      },
       setLimit: (limit) => (this.limit = limit),
       killed: () => this.killed !== undefined,
       readyFront: (node) => this.levels.get(node.x!.priority).unshift(node),

@@ -32,6 +32,8 @@ export interface StageConfig {
 export interface StagesHost {
   /** Attempts running now. */
   readonly running: number;
+  /** Tasks waiting to start. */
+  readonly queued: number;
   setLimit(limit: number): void;
   /** The scheduler closed without draining: nothing is retried. */
   killed(): boolean;
@@ -75,6 +77,7 @@ export function buildStages(config: StageConfig, host: StagesHost, now: () => nu
     storeDown: (ctx) => (ctx.atGate ? gate?.unavailable() : undefined),
     timedOut: () => host.timedOut(),
     failRunning: (node, err) => host.failRunning(node, err),
+    state: () => `queue has ${host.running} running, ${host.queued} waiting`,
   });
   const some = (...stages: Array<Stage | undefined>): Stage[] => stages.filter((s): s is Stage => s !== undefined);
   return {

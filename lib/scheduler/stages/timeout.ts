@@ -14,6 +14,8 @@ export interface TimeoutHost {
   timedOut(): void;
   /** Rejects a running task now; its function's outcome is ignored when it comes. */
   failRunning(node: Node, err: unknown): void;
+  /** The scheduler's load, for the message: why did this attempt take so long? */
+  state(): string;
 }
 
 export class TimeoutStage implements Stage {
@@ -40,7 +42,8 @@ export class TimeoutStage implements Stage {
     x.timer = undefined;
     if (x.settled) return;
     // Still waiting at the gate because the store is down: say so, not just "timed out".
-    const err = this.host.storeDown(x.ctx!) ?? new TimeoutError(`attempt ${x.attempt} timed out after ${x.timeout} ms`);
+    const err = this.host.storeDown(x.ctx!) ?? new TimeoutError(
+      `${x.id === undefined ? '' : `task ${JSON.stringify(String(x.id))} `}attempt ${x.attempt} timed out after ${x.timeout} ms (${this.host.state()})`);
     this.host.timedOut();
     if (x.retry !== undefined && x.attempt <= x.retry.retries) {
       // The attempt may be retried: its outcome is decided when its function returns.
