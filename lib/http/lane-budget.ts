@@ -4,6 +4,7 @@
 // Once the window's length is known, starts are also spread over it, so the budget rolls
 // instead of being spent at once and waited out whole.
 
+import { List } from '../scheduler/list.js';
 import { abortReason } from '../validate.js';
 import { clearTimer, setTimer, type TimerHandle } from '../timer.js';
 import type { LimitName, LimitReading } from './header-limits.js';
@@ -51,6 +52,16 @@ export interface BudgetTicket {
   spent: Record<LimitName, number>;
 }
 
+/** A take() waiting for room: queued in arrival order, one abort listener for its whole wait. */
+interface Waiter {
+  next: Waiter | undefined;
+  prev: Waiter | undefined;
+  cost: Cost;
+  signal: AbortSignal;
+  onAbort: () => void;
+  resolve: (ticket: BudgetTicket) => void;
+}
+
 const NAMES: readonly LimitName[] = ['requests', 'tokens', 'input-tokens', 'output-tokens'];
 // Starts within one window stay this far under the limit, as a hand-set rate window would:
 // client and provider count a request a transit apart, and the margin absorbs it.
@@ -60,23 +71,40 @@ export class LaneBudget {
   private readonly dims = new Map<LimitName, Dim>();
   private readonly spent: Record<LimitName, number> = { 'requests': 0, 'tokens': 0, 'input-tokens': 0, 'output-tokens': 0 };
   private seq = 0;
-  private readonly waiters = new Set<() => void>();
+  // One timer for the whole queue, armed for its head: a waiter re-armed per answer costs a
+  // promise, a timer and a listener each time, and hundreds of waiters × every answer add up.
+  private readonly waiters = new List<Waiter>();
+  private timer: TimerHandle | undefined;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** Takes `cost` if every learned budget has room for it now. */
+  /** Takes `cost` if nobody is waiting and every learned budget has room for it now. */
   tryTake(cost: Cost): BudgetTicket | undefined {
-    return this.waitFor(cost) === 0 ? this.charge(cost) : undefined;
+    return this.waiters.size === 0 && this.waitFor(cost) === 0 ? this.charge(cost) : undefined;
   }
 
-  /** Waits until every learned budget has room for `cost` (an answer may make room sooner), then takes it. */
-  async take(cost: Cost, signal: AbortSignal): Promise<BudgetTicket> {
-    for (;;) {
-      if (signal.aborted) throw abortReason(signal);
-      const wait = this.waitFor(cost);
-      if (wait === 0) return this.charge(cost);
-      await this.sleep(wait, signal);
-    }
+  /**
+   * Waits until every learned budget has room for `cost` (an answer may make room sooner), then
+   * takes it. Waiters are served in arrival order, so a later, cheaper call never overtakes one.
+   */
+  take(cost: Cost, signal: AbortSignal): Promise<BudgetTicket> {
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    const ticket = this.tryTake(cost);
+    if (ticket !== undefined) return Promise.resolve(ticket);
+    return new Promise((resolve, reject) => {
+      const w: Waiter = {
+        next: undefined, prev: undefined, cost, signal, resolve,
+        onAbort: () => {
+          this.waiters.remove(w);
+          reject(abortReason(signal));
+          // The head may have been what held the others back.
+          this.serve();
+        },
+      };
+      signal.addEventListener('abort', w.onAbort, { once: true });
+      this.waiters.push(w);
+      if (this.waiters.size === 1) this.serve();
+    });
   }
 
   /** Applies what an answer to the start `ticket` said. */
@@ -94,7 +122,7 @@ export class LaneBudget {
       };
       this.dims.set(r.name, next);
     }
-    this.wake();
+    this.serve();
   }
 
   /** What was learned, per budget. */
@@ -152,24 +180,23 @@ export class LaneBudget {
     d.resetAt = Infinity;
   }
 
-  private sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
-      const done = (): void => {
-        clearTimer(timer);
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      // An abort resolves too: the loop in take() then throws its reason.
-      timer = setTimer(done, Math.max(1, Math.ceil(ms)));
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
+  /** Starts waiters from the head while they fit; arms the one timer for the first that does not. */
+  private serve(): void {
+    clearTimer(this.timer);
+    this.timer = undefined;
+    for (let w = this.waiters.head; w !== undefined; w = this.waiters.head) {
+      const wait = this.waitFor(w.cost);
+      if (wait > 0) {
+        this.timer = setTimer(() => {
+          this.timer = undefined;
+          this.serve();
+        }, Math.max(1, Math.ceil(wait)));
+        return;
+      }
+      this.waiters.shift();
+      w.signal.removeEventListener('abort', w.onAbort);
+      w.resolve(this.charge(w.cost));
+    }
   }
 }
 

@@ -191,8 +191,10 @@ export class ScheduledHttp {
     let ticket = lane.budget.tryTake(cost);
     if (ticket === undefined) {
       // The lane's budget is spent: hold its queued calls back, and give this attempt's slot to
-      // other lanes while it waits (an answer still in flight may make room sooner).
-      scheduler.pauseFor(lane.budget.waitFor(cost), ctx.key);
+      // other lanes while it waits (an answer still in flight may make room sooner). Refused
+      // only because others wait first, it has no wait of its own to pause for.
+      const wait = lane.budget.waitFor(cost);
+      if (wait > 0) scheduler.pauseFor(wait, ctx.key);
       ticket = await ctx.yield(lane.budget.take(cost, ctx.signal));
     }
     const controller = new AbortController();

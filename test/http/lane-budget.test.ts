@@ -1,6 +1,7 @@
 // LaneBudget: never more starts than the server said remain before its reset; requests sent
 // after the answer was counted are subtracted; stale answers are ignored; a reset refills.
-import { describe, expect, it } from 'vitest';
+import { setMaxListeners } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LaneBudget, type BudgetTicket } from '../../lib/http/lane-budget.js';
 import type { LimitReading } from '../../lib/http/header-limits.js';
 
@@ -137,5 +138,58 @@ describe('LaneBudget over a learned window', () => {
     ac.abort();
     await Promise.all(waiting);
     expect(started).toBe(95);
+  });
+});
+
+describe('LaneBudget waiters', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const tokens = (remaining: number): LimitReading =>
+    ({ name: 'tokens', limit: 100, remaining, resetMs: 60_000, windowMs: undefined, source: 'x-ratelimit-remaining-tokens' });
+
+  it('holds one timer and one abort listener per waiter however many answers leave them waiting', async () => {
+    vi.useFakeTimers();
+    const budget = new LaneBudget(() => 0);
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    const first = await budget.take(ONE, ac.signal);
+    budget.learn([requests(0, 60_000, 100)], first);
+    const listen = vi.spyOn(ac.signal, 'addEventListener');
+    const waiting = Array.from({ length: 50 }, () => budget.take(ONE, ac.signal).catch(() => {}));
+    // Answers arrive on ticks of their own: whatever a waiter does on waking has happened by the next.
+    for (let i = 0; i < 100; i++) {
+      budget.learn([requests(0, 60_000, 100)], first);
+      for (let j = 0; j < 5; j++) await Promise.resolve();
+    }
+    expect(listen).toHaveBeenCalledTimes(50);
+    expect(vi.getTimerCount()).toBe(1);
+    ac.abort();
+    await Promise.all(waiting);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('refuses tryTake while an earlier caller waits, even when the later cost would fit', async () => {
+    const budget = new LaneBudget(() => 0);
+    const ac = new AbortController();
+    const first = await budget.take(ONE, ac.signal);
+    budget.learn([tokens(10)], first);
+    const big = budget.take({ input: 50, output: 0 }, ac.signal).catch(() => 'aborted');
+    expect(budget.tryTake({ input: 5, output: 0 })).toBeUndefined();
+    ac.abort();
+    expect(await big).toBe('aborted');
+  });
+
+  it('starts the waiters behind an aborted head once it leaves', async () => {
+    const budget = new LaneBudget(() => 0);
+    const first = await budget.take(ONE, new AbortController().signal);
+    budget.learn([tokens(10)], first);
+    const head = new AbortController();
+    const big = budget.take({ input: 50, output: 0 }, head.signal).catch(() => 'aborted');
+    const small = budget.take({ input: 5, output: 0 }, new AbortController().signal);
+    head.abort();
+    expect(await big).toBe('aborted');
+    await expect(small).resolves.toMatchObject({ seq: 2 });
   });
 });
