@@ -9,27 +9,20 @@ import OpenAI from 'openai';
 import pLimit from 'p-limit';
 import { scheduledFetch } from '../../dist/index.js';
 import { startProvider } from '../provider-thread.mjs';
+import { positiveEnv } from '../stats.mjs';
 
-const CALLS = positive('BENCH_CALLS', 2_000);
+const CALLS = positiveEnv('BENCH_CALLS', 2_000);
 // A provider "minute" of 10 s keeps the run short; the limits are per that window.
-const WINDOW_MS = positive('BENCH_WINDOW_MS', 10_000);
+const WINDOW_MS = positiveEnv('BENCH_WINDOW_MS', 10_000);
 const CONCURRENCY = 16;
 const PROVIDER = {
   concurrency: 32, rpm: 1_200, tpm: 400_000, windowMs: WINDOW_MS,
   latencyMs: 30, latencySigma: 0.5, tailRate: 0.03, tailFactor: 10, errorRate: 0.005, durationScale: 1, seed: 1,
 };
 // Runs still going at this point are cut; their unfinished calls count as failed.
-const DEADLINE_MS = positive('BENCH_DEADLINE_MS', Math.ceil((CALLS / PROVIDER.rpm) * WINDOW_MS * 6 + 30_000));
+const DEADLINE_MS = positiveEnv('BENCH_DEADLINE_MS', Math.ceil((CALLS / PROVIDER.rpm) * WINDOW_MS * 6 + 30_000));
 const json = process.argv.includes('--json');
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
-
-function positive(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 // Each way builds an OpenAI client and wraps each call; the SDK's own options stay at their defaults.
 const WAYS = {

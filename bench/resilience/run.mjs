@@ -10,27 +10,20 @@ import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import { Scheduler } from '../../dist/index.js';
 import { startProvider } from '../provider-thread.mjs';
+import { positiveEnv } from '../stats.mjs';
 
-const TASKS = positive('BENCH_TASKS', 10_000);
-const RPS = positive('BENCH_RPS', 300);
+const TASKS = positiveEnv('BENCH_TASKS', 10_000);
+const RPS = positiveEnv('BENCH_RPS', 300);
 // Every strategy that limits itself gets the same 16 slots; the provider refuses beyond 32.
 const CONCURRENCY = 16;
 // A strategy still running at its deadline has the rest of its tasks cut and counted as failed.
-const DEADLINE_MS = positive('BENCH_DEADLINE_MS', Math.ceil((TASKS / RPS) * 2_000));
+const DEADLINE_MS = positiveEnv('BENCH_DEADLINE_MS', Math.ceil((TASKS / RPS) * 2_000));
 const RETRIES = 10;
 const PROVIDER = {
   rps: RPS, concurrency: 32, latencyMs: 10, latencySigma: 0.5, tailRate: 0.03, tailFactor: 10, errorRate: 0.002, seed: 1,
 };
 const json = process.argv.includes('--json');
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
-
-function positive(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 class HttpError extends Error {
   constructor(status, headers) {

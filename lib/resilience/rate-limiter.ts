@@ -41,6 +41,8 @@ interface Window {
   tokens: boolean;
   /** The burst as given; without one it follows the limit. */
   burst: number | undefined;
+  /** A fixed window with carryover: it counts a charge until the call ends (release). */
+  carries: boolean;
 }
 
 /** What one call took; `adjust` corrects its token count once the real usage is known. */
@@ -209,7 +211,7 @@ export class RateLimiter {
       } else {
         w.bucket?.debit(1);
       }
-      if (w.log.release !== undefined) (held ??= []).push({ w, entry });
+      if (w.carries) (held ??= []).push({ w, entry });
     }
     let charged = tokens;
     return {
@@ -261,7 +263,7 @@ function toWindow(window: unknown, name: string, now: () => number): Window {
   if (carryover === true && kind !== 'fixed') throw new TypeError(`${name}.carryover applies to window: 'fixed' only`);
   const bucket = capacity < limit ? bucketFor(limit, interval, capacity, now) : undefined;
   const log = kind === 'fixed' ? new FixedWindow(limit, interval, now, carryover === true) : new SlidingWindow(limit, interval, now);
-  return { log, bucket, tokens: cost === 'tokens', burst };
+  return { log, bucket, tokens: cost === 'tokens', burst, carries: carryover === true };
 }
 
 function bucketFor(limit: number, interval: number, burst: number, now: () => number): TokenBucket {
